@@ -1,0 +1,181 @@
+"""`eventbot`: a thin command line over the `index` library; domain errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+
+from bot.format import answer_json, answer_text, sources_text
+from bot.logs import setup_logging
+from index.builder import build, plan_build
+from index.embedder import load_embedder
+from index.errors import BadQuestionError, EventBotError
+from index.service import QAService
+from index.settings import Settings, load_settings
+
+log = logging.getLogger("eventbot")
+
+# Questions read from standard input are embedded this many at a time.
+STDIN_BATCH = 64
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except EventBotError as exc:
+        print(f"eventbot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    setup_logging(settings)
+    try:
+        return int(args.handler(settings, args))
+    except BadQuestionError as exc:
+        print(
+            f'eventbot: {exc}\nusage: eventbot ask "QUESTION"  (or one question per line on standard input)',
+            file=sys.stderr,
+        )
+        return exc.exit_code
+    except EventBotError as exc:
+        log.debug("%s", exc, exc_info=True)
+        print(f"eventbot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("eventbot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:
+        log.exception("unexpected error")
+        where = f"details in {settings.log_file}" if settings.log_file else "set LOG_FILE for details"
+        print(f"eventbot: unexpected error ({where})", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventbot", description="Answers questions about news articles with quoted, cited sentences."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(command=None)
+
+    p = sub.add_parser("build", help="build or update the index from SEEDS_DIR")
+    p.set_defaults(handler=cmd_build)
+
+    p = sub.add_parser("ask", help="answer questions (arguments, or one per line on standard input)")
+    p.add_argument("question", nargs="*", help="the question; omit to read questions from standard input")
+    p.add_argument("--top-k", type=_positive, default=None, metavar="N", help="how many sentences to return (default TOP_K)")
+    p.add_argument("--json", action="store_true", help="one JSON object per question, one per line")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("console", help="an interactive prompt (answers each line when piped)")
+    p.set_defaults(handler=cmd_console)
+
+    p = sub.add_parser("sources", help="list the articles in the index")
+    p.set_defaults(handler=cmd_sources)
+
+    p = sub.add_parser("run", help="the main job: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the console")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("telegram", help="run the Telegram bot")
+    p.set_defaults(handler=cmd_telegram)
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return number
+
+
+def _notify(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    """Build or update the index and say what changed."""
+    plan = plan_build(settings)
+    for warning in plan.warnings:
+        _notify(f"warning: {warning}")
+    if plan.reason and not plan.up_to_date:
+        _notify(f"Full build: {plan.reason}.")
+    report = build(settings, lambda: load_embedder(settings), progress=sys.stderr.isatty(), plan=plan)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer the question given, or every line of standard input."""
+    if args.question:
+        question = " ".join(args.question)
+        if not question.strip():
+            raise BadQuestionError("the question is empty")
+        batches: Iterator[list[str]] = iter([[question]])
+    else:
+        if sys.stdin.isatty():
+            raise BadQuestionError("no question given")
+        batches = _stdin_batches()
+    service = QAService.open(settings, _notify)
+    answered_any = False
+    for batch in batches:
+        for answer in service.answer_many(batch, args.top_k):
+            answered_any = True
+            if args.json:
+                print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+            else:
+                print(answer_text(answer) + "\n", flush=True)
+    if not answered_any:
+        raise BadQuestionError("no question on standard input")
+    return 0
+
+
+def _stdin_batches() -> Iterator[list[str]]:
+    batch: list[str] = []
+    for line in sys.stdin:
+        if line.strip():
+            batch.append(line.rstrip("\n"))
+        if len(batch) == STDIN_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    """Interactive questions and answers."""
+    from bot.console import run_console
+
+    return run_console(QAService.open(settings, _notify))
+
+
+def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
+    """List what the bot knows."""
+    from index import store
+
+    data = store.load_index(settings.index_dir, model=settings.embedding_model)
+    print(sources_text(data.manifest.documents))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """The Telegram bot when a token is configured, otherwise the console."""
+    if settings.telegram_bot_token is not None:
+        return cmd_telegram(settings, args)
+    _notify("TELEGRAM_BOT_TOKEN is not set: starting the console instead of the Telegram bot.")
+    return cmd_console(settings, args)
+
+
+def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the Telegram bot."""
+    raise EventBotError("the Telegram front end is not built yet; use `eventbot console`")

@@ -1,0 +1,87 @@
+"""The local console: a prompt with line editing and history, or one answer per piped line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.format import answer_text, sources_text
+from index.errors import BadQuestionError
+from index.service import QAService
+
+HELP = """Type a question about the articles and press Enter.
+Commands:
+  /sources  list the articles I answer from
+  /help     show this help
+  /quit     leave (Ctrl-D works too)"""
+
+
+def run_console(service: QAService, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """Answer questions until /quit or end of input; interactive only when both ends are terminals."""
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive:
+        _enable_history(service.settings.index_dir.parent / "console_history")
+        docs = service.sources()
+        print(
+            f"Ask me about {len(docs)} article{'s' if len(docs) != 1 else ''} "
+            f"({service.data.manifest.sentence_count} sentences). /help for commands, /quit to leave.",
+            file=stdout,
+        )
+    while True:
+        try:
+            line = input("question> ") if interactive else stdin.readline()
+        except EOFError:
+            print(file=stdout)
+            return 0
+        except KeyboardInterrupt:
+            print(file=stdout)
+            continue
+        if not interactive and line == "":
+            return 0
+        reply = respond(service, line)
+        if reply is None:
+            return 0
+        if reply:
+            print(reply + "\n", file=stdout, flush=True)
+
+
+def respond(service: QAService, line: str) -> str | None:
+    """The reply to one console line; None means quit, "" means nothing to say."""
+    text = line.strip()
+    if not text:
+        return ""
+    if text.startswith("/"):
+        command = text.split()[0].lower()
+        if command in {"/quit", "/exit", "/q"}:
+            return None
+        if command == "/help":
+            return HELP
+        if command == "/sources":
+            return sources_text(service.sources())
+        return f"Unknown command {command}; /help lists the commands."
+    try:
+        return answer_text(service.answer(text))
+    except BadQuestionError:
+        return ""
+
+
+def _enable_history(path: Path) -> None:
+    """Line editing and a history kept between sessions, where readline exists."""
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: input() still works
+        return
+    import atexit
+    import contextlib
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        readline.read_history_file(path)
+    readline.set_history_length(1000)
+
+    def save() -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(path)
+
+    atexit.register(save)

@@ -1,0 +1,49 @@
+"""Logging: full tracebacks to the log file, one line per problem on the terminal."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from index.settings import Settings
+
+# Libraries that are chatty at INFO; httpx also logs request URLs, and Bot API URLs contain the token.
+QUIET = ("httpx", "httpcore", "sentence_transformers", "transformers", "urllib3", "filelock", "apscheduler")
+
+
+class _NoTraceback(logging.Formatter):
+    """A terminal formatter: tracebacks belong in the log file, not in front of a user."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+def setup_logging(settings: Settings) -> None:
+    """Configure the root logger once per process."""
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG)
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(settings.log_level)
+    terminal.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(terminal)
+    if settings.log_file is not None:
+        try:
+            settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+        except OSError as exc:
+            print(
+                f"eventbot: cannot write the log file {settings.log_file} ({exc.strerror}); logging to the terminal only",
+                file=sys.stderr,
+            )
+        else:
+            handler.setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            root.addHandler(handler)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""The engine: articles on disk to ranked, cited sentences."""

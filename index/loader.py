@@ -1,0 +1,138 @@
+"""Stage 1: article files on disk become `Document` records."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import NoDocumentsError
+from index.records import Document
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+# Bigger files are almost certainly not news articles, and would take hours to embed.
+MAX_FILE_BYTES = 5_000_000
+
+_TXT_HEADER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$", re.IGNORECASE)
+_MD_DATE = re.compile(r"^\s*date:\s*(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+_NAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[-_ ]+(.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """The documents that loaded, and one warning line per file that did not."""
+
+    documents: tuple[Document, ...]
+    warnings: tuple[str, ...]
+
+
+def article_files(seeds_dir: Path) -> list[Path]:
+    """Every article file under `seeds_dir`, in a stable order, hidden files left out."""
+    if not seeds_dir.is_dir():
+        return []
+    return sorted(
+        path
+        for path in seeds_dir.rglob("*")
+        if path.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in path.relative_to(seeds_dir).parts)
+    )
+
+
+def load_documents(seeds_dir: Path) -> LoadResult:
+    """Read every article; a file that cannot be used is skipped with a warning naming it."""
+    if not seeds_dir.is_dir():
+        raise NoDocumentsError(f"seeds folder {seeds_dir} does not exist: create it and add articles")
+    documents: list[Document] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for path in article_files(seeds_dir):
+        try:
+            doc = read_document(path, seeds_dir)
+        except (OSError, ValueError) as exc:
+            warnings.append(f"skipped {path}: {exc}")
+            log.warning("skipped %s: %s", path, exc)
+            continue
+        if doc.doc_id in seen:
+            warnings.append(f"skipped {path}: another file already has the id {doc.doc_id}")
+            continue
+        seen.add(doc.doc_id)
+        documents.append(doc)
+    if not documents:
+        raise NoDocumentsError(f"no readable articles (.txt or .md) in {seeds_dir}: add one and run `eventbot build`")
+    return LoadResult(tuple(documents), tuple(warnings))
+
+
+def read_document(path: Path, seeds_dir: Path) -> Document:
+    """Parse one file; raises ValueError (or OSError) with a reason a person can act on."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,}-byte limit for one article")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise ValueError("binary file, not text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    doc_id = path.relative_to(seeds_dir).with_suffix("").as_posix()
+    if path.suffix.lower() == ".md":
+        title, date, paragraphs = _parse_markdown(text)
+    else:
+        title, date, paragraphs = _parse_text(text)
+    name_date, name_title = _from_file_name(path)
+    if not paragraphs:
+        raise ValueError("no paragraphs (empty file)")
+    return Document(
+        doc_id=doc_id,
+        title=title or name_title,
+        date=date or name_date,
+        source=str(path),
+        paragraphs=tuple(paragraphs),
+        content_hash=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _clean(line: str) -> str:
+    return " ".join(line.split())
+
+
+def _parse_text(text: str) -> tuple[str | None, str | None, list[str]]:
+    lines = [_clean(line) for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if lines and (header := _TXT_HEADER.match(lines[0])):
+        return header.group(2), header.group(1), lines[1:]
+    return None, None, lines
+
+
+def _parse_markdown(text: str) -> tuple[str | None, str | None, list[str]]:
+    title: str | None = None
+    date: str | None = None
+    paragraphs: list[str] = []
+    block: list[str] = []
+    for line in text.splitlines() + [""]:
+        stripped = line.strip()
+        if title is None and not paragraphs and not block and stripped.startswith("# "):
+            title = _clean(stripped[2:])
+        elif date is None and not paragraphs and not block and (found := _MD_DATE.match(stripped)):
+            date = found.group(1)
+        elif not stripped or stripped.startswith("#"):
+            # A blank line or a sub-heading ends a paragraph; headings are not quoted as answers.
+            if block:
+                paragraphs.append(_clean(" ".join(block)))
+                block = []
+        else:
+            block.append(stripped)
+    return title, date, paragraphs
+
+
+def _from_file_name(path: Path) -> tuple[str | None, str]:
+    stem = path.stem
+    date = None
+    if found := _NAME_DATE.match(stem):
+        date, stem = found.group(1), found.group(2) or stem
+    words = stem.replace("_", " ").replace("-", " ").split()
+    title = " ".join(words) if words else path.stem
+    return date, title[:1].upper() + title[1:]

@@ -1,0 +1,204 @@
+"""The command line and the console, in process (with the model loaded once) and as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.console import run_console
+from index.embedder import Embedder
+from index.service import QAService
+from index.settings import Settings
+
+HYATT = "Grand Hyatt Hotel"
+CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
+ANSWER_KEYS = {"text", "score", "doc_id", "title", "date", "source", "paragraph", "sentence"}
+
+
+def run(
+    capsys: pytest.CaptureFixture[str],
+    *argv: str,
+    stdin: str | None = None,
+    monkeypatch: pytest.MonkeyPatch | None = None,
+) -> tuple[int, str, str]:
+    if stdin is not None:
+        assert monkeypatch is not None
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_builds_on_first_use_and_cites(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "ask", "Where was K-Defense Day held?")
+    assert code == 0
+    assert "No index yet" in err
+    lines = out.splitlines()
+    assert HYATT in lines[0]
+    assert lines[1] == CITATION
+
+
+def test_ask_json_answers_a_file_of_questions_in_the_documented_shape(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = "Where was K-Defense Day held?\n\nWhat is the capital of France?\nHow much is the Poland tank deal worth?\n"
+    code, out, _ = run(capsys, "ask", "--json", "--top-k", "2", stdin=questions, monkeypatch=monkeypatch)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["question"] for r in rows] == [
+        "Where was K-Defense Day held?",
+        "What is the capital of France?",
+        "How much is the Poland tank deal worth?",
+    ]
+    for row in rows:
+        assert set(row) == {"question", "answered", "answers"}
+        assert len(row["answers"]) == 2
+        for answer in row["answers"]:
+            assert set(answer) == ANSWER_KEYS
+            assert (
+                isinstance(answer["score"], float)
+                and isinstance(answer["paragraph"], int)
+                and isinstance(answer["sentence"], int)
+            )
+            assert answer["doc_id"] == "2025-07-08-k-defense-day" and answer["date"] == "2025-07-08"
+        scores = [a["score"] for a in row["answers"]]
+        assert scores == sorted(scores, reverse=True)
+    assert rows[0]["answered"] and HYATT in rows[0]["answers"][0]["text"]
+    assert not rows[1]["answered"]
+    assert rows[2]["answered"] and "9 trillion won" in rows[2]["answers"][0]["text"]
+
+
+def test_piped_console_answers_each_line_without_prompt_noise(settings: Settings, shared_model: Embedder) -> None:
+    service = QAService.open(settings, lambda message: None)
+    out = io.StringIO()
+    code = run_console(
+        service,
+        io.StringIO("Where was K-Defense Day held?\n\n/sources\n/nonsense\nWhat is the capital of France?\n/quit\nNever read\n"),
+        out,
+    )
+    assert code == 0
+    text = out.getvalue()
+    assert "question>" not in text and "Ask me about" not in text
+    blocks = text.strip().split("\n\n")
+    assert HYATT in blocks[0] and CITATION in blocks[0]
+    assert "1 article:" in text and "(2025-07-08, 21 sentences)" in text
+    assert "Unknown command /nonsense" in text
+    assert "The articles do not answer that." in text
+    assert "Never read" not in text
+
+
+@pytest.mark.parametrize("argv", [["ask", ""], ["ask", "   "], ["ask", "\t\n"], ["ask", "\x00\x01"]])
+def test_empty_question_is_a_usage_error(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert "usage: eventbot ask" in err and "Traceback" not in err
+
+
+def test_blank_standard_input_is_a_usage_error(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(capsys, "ask", stdin="\n  \n", monkeypatch=monkeypatch)
+    assert code == 2 and "usage" in err
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Where was K-Defense Day held? " * 3500,  # about 100,000 characters
+        "Where was\x00 K-Defense\x1b[31m Day held?\x07",
+        "국방의 날 행사는 어디에서 열렸나요?",
+        "أين أقيم يوم الدفاع الكوري؟",
+        "Where 是 K-Defense Day ключ held?",
+        "?!?...",
+        "x",
+        "\ud800 broken surrogate",
+    ],
+)
+def test_odd_questions_are_answered_or_declined_without_crashing(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], question: str
+) -> None:
+    code, out, err = run(capsys, "ask", "--json", question)
+    assert code == 0, err
+    (row,) = [json.loads(line) for line in out.splitlines()]
+    assert isinstance(row["answered"], bool) and len(row["answers"]) == 3
+    assert "Traceback" not in err
+
+
+def test_long_question_is_cut_with_a_note(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ask", "Where was K-Defense Day held? " * 3500)
+    assert code == 0
+    assert "only its first" in out and HYATT in out
+
+
+def test_invalid_setting_is_one_line_naming_it(
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOP_K", "abc")
+    code, out, err = run(capsys, "ask", "hello")
+    assert code == 1 and out == ""
+    assert err.startswith("eventbot: invalid setting TOP_K") and err.count("\n") == 1
+
+
+def test_damaged_index_at_start_is_one_line_and_exit_1(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build"]) == 0
+    capsys.readouterr()
+    from index import store
+
+    (store.current_build(env.index_dir) / "faiss.index").write_bytes(b"junk")
+    code, out, err = run(capsys, "sources")
+    assert code == 1 and out == ""
+    assert "faiss.index is damaged" in err and "eventbot build" in err and err.count("\n") == 1
+
+
+def test_changed_seeds_are_noticed_and_indexed(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build"]) == 0
+    (env.seeds_dir / "poland.txt").write_text(
+        "date 2025-07-20 K-2 tanks arrive\nThe first K-2 tanks arrived in the port of Gdynia.\n", encoding="utf-8"
+    )
+    capsys.readouterr()
+    code, out, err = run(capsys, "ask", "Which port did the first K-2 tanks arrive in?")
+    assert code == 0
+    assert "articles changed" in err and "1 added" in err
+    assert "Gdynia" in out.splitlines()[0]
+
+
+def test_build_reports_changes_and_warnings(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+    (env.seeds_dir / "bad.txt").write_bytes(b"\xff\xfe\x00binary")
+    code, out, err = run(capsys, "build")
+    assert code == 0
+    assert "1 added" in out and "21 sentences" in out
+    assert "bad.txt" in err and "binary" in err
+    code, out, _ = run(capsys, "build")
+    assert code == 0 and "up to date" in out
+
+
+def test_real_process_run_without_token_answers_in_the_console(tmp_path: Path, seeds: Path) -> None:
+    """What `make run` does on a fresh clone, with the question piped in."""
+    env = {**os.environ, "SEEDS_DIR": str(seeds), "INDEX_DIR": str(tmp_path / "index"), "LOG_FILE": ""}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input="Where was K-Defense Day held?\n",
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "TELEGRAM_BOT_TOKEN is not set" in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert HYATT in lines[0] and lines[1] == CITATION
+    assert "Traceback" not in proc.stderr

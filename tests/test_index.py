@@ -1,0 +1,178 @@
+"""Building, storing and loading the index with the real model and real FAISS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import store
+from index.builder import build, plan_build
+from index.embedder import Embedder
+from index.errors import IndexDamagedError, IndexMissingError
+from index.settings import Settings
+from tests.conftest import SEED, CountingEmbedder
+
+EXTRA = (
+    "date 2025-07-20 Poland receives first K-2 tanks\n"
+    "The first batch of K-2 tanks arrived in Gdynia on Sunday. Officials welcomed them.\n"
+)
+
+
+def never_load() -> Embedder:
+    raise AssertionError("the model must not be loaded")
+
+
+def built(settings: Settings, embedder: Embedder) -> CountingEmbedder:
+    counting = CountingEmbedder(embedder)
+    build(settings, lambda: counting)
+    return counting
+
+
+def test_full_build_then_load(settings: Settings, real_embedder: Embedder) -> None:
+    counting = built(settings, real_embedder)
+    data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
+    assert counting.embedded == len(data.sentences) == data.ann.ntotal == data.manifest.sentence_count == 21
+    assert data.vectors.shape == (21, 384)
+    assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-4)
+    manifest = json.loads((store.current_build(settings.index_dir) / "manifest.json").read_text())
+    assert manifest["model"] == "all-MiniLM-L6-v2" and manifest["dimension"] == 384
+    assert manifest["documents"][0]["content_hash"]
+    assert manifest["built_at"] and manifest["format_version"] == store.FORMAT_VERSION
+
+
+def test_no_change_rebuild_does_not_load_the_model(settings: Settings, real_embedder: Embedder) -> None:
+    built(settings, real_embedder)
+    report = build(settings, never_load)
+    assert report.plan.up_to_date and report.embedded == 0
+    assert "up to date" in report.summary()
+
+
+def test_incremental_rebuild_embeds_only_the_changed_document(settings: Settings, real_embedder: Embedder) -> None:
+    built(settings, real_embedder)
+    (settings.seeds_dir / "poland.txt").write_text(EXTRA, encoding="utf-8")
+    counting = CountingEmbedder(real_embedder)
+    report = build(settings, lambda: counting)
+    assert report.plan.added == ("poland",) and report.plan.unchanged == ("2025-07-08-k-defense-day",)
+    assert counting.embedded == 2
+    (settings.seeds_dir / "poland.txt").write_text(EXTRA + "A third sentence arrived.\n", encoding="utf-8")
+    counting = CountingEmbedder(real_embedder)
+    report = build(settings, lambda: counting)
+    assert report.plan.changed == ("poland",)
+    assert counting.embedded == 3
+    (settings.seeds_dir / "poland.txt").unlink()
+    report = build(settings, never_load)
+    assert report.plan.removed == ("poland",)
+    data = store.load_index(settings.index_dir, model=settings.embedding_model)
+    assert {s.doc_id for s in data.sentences} == {"2025-07-08-k-defense-day"}
+    assert data.ann.ntotal == 21
+
+
+def test_reused_vectors_equal_fresh_ones(settings: Settings, real_embedder: Embedder) -> None:
+    built(settings, real_embedder)
+    first = store.load_index(settings.index_dir, model=settings.embedding_model).vectors.copy()
+    (settings.seeds_dir / "poland.txt").write_text(EXTRA, encoding="utf-8")
+    built(settings, real_embedder)
+    again = store.load_index(settings.index_dir, model=settings.embedding_model)
+    assert np.array_equal(again.vectors[:21], first)
+
+
+def _corrupt_manifest(folder: Path, **changes: object) -> None:
+    path = folder / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw.update(changes)
+    path.write_text(json.dumps(raw))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: _corrupt_manifest(f, model="other-model"), "built with model 'other-model'"),
+        (lambda f: _corrupt_manifest(f, dimension=768), "dimension"),
+        (lambda f: _corrupt_manifest(f, sentence_count=5), "counts disagree"),
+        (lambda f: _corrupt_manifest(f, format_version=99), "format 99"),
+        (lambda f: (f / "manifest.json").write_text("{not json"), "manifest .* is damaged"),
+        (lambda f: (f / "manifest.json").unlink(), "manifest .* is missing"),
+        (lambda f: (f / "faiss.index").write_bytes(b"garbage"), "faiss.index is damaged"),
+        (lambda f: (f / "faiss.index").write_bytes((f / "faiss.index").read_bytes()[:100]), "faiss.index is damaged"),
+        (lambda f: (f / "faiss.index").unlink(), "faiss.index is missing"),
+        (lambda f: (f / "vectors.npy").write_bytes(b"\x93NUMPY garbage"), "vectors.npy is damaged"),
+        (lambda f: (f / "sentences.json").write_text("[[1,2]]"), "sentences.json is damaged"),
+        (lambda f: (f / "sentences.json").write_text("[]"), "counts disagree"),
+        (lambda f: shutil.rmtree(f), "folder .* is missing"),
+    ],
+)
+def test_damaged_index_is_refused_with_one_line_naming_problem_and_fix(
+    settings: Settings, real_embedder: Embedder, damage, message: str
+) -> None:
+    built(settings, real_embedder)
+    damage(store.current_build(settings.index_dir))
+    with pytest.raises(IndexDamagedError, match=message) as caught:
+        store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
+    assert "\n" not in str(caught.value) and "eventbot build" in str(caught.value)
+
+
+def test_missing_index_says_how_to_build(settings: Settings) -> None:
+    with pytest.raises(IndexMissingError, match="eventbot build"):
+        store.load_index(settings.index_dir, model=settings.embedding_model)
+
+
+def test_damaged_index_is_rebuilt_in_full_by_build(settings: Settings, real_embedder: Embedder) -> None:
+    built(settings, real_embedder)
+    (store.current_build(settings.index_dir) / "manifest.json").write_text("{")
+    plan = plan_build(settings)
+    assert plan.reason and "unusable" in plan.reason
+    counting = built(settings, real_embedder)
+    assert counting.embedded == 21
+    store.load_index(settings.index_dir, model=settings.embedding_model)
+
+
+def test_build_that_fails_while_writing_leaves_the_old_index(
+    settings: Settings, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built(settings, real_embedder)
+    (settings.seeds_dir / "poland.txt").write_text(EXTRA, encoding="utf-8")
+
+    def die(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.faiss, "write_index", die)
+    with pytest.raises(OSError):
+        build(settings, lambda: real_embedder)
+    data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
+    assert data.ann.ntotal == 21
+    assert not plan_build(settings).up_to_date  # the new article is still waiting to be indexed
+
+
+def test_killed_build_process_leaves_the_old_index_usable(settings: Settings, real_embedder: Embedder, tmp_path: Path) -> None:
+    built(settings, real_embedder)
+    before = store.load_index(settings.index_dir, model=settings.embedding_model)
+    # Enough text that embedding takes a few seconds, so the kill lands mid-build.
+    body = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
+    for i in range(40):
+        (settings.seeds_dir / f"copy{i}.txt").write_text(
+            f"date 2025-07-09 Copy {i}\n{body}".replace("Lee", f"Lee{i}"), encoding="utf-8"
+        )
+    env = {**os.environ, "SEEDS_DIR": str(settings.seeds_dir), "INDEX_DIR": str(settings.index_dir), "LOG_FILE": ""}
+    for delay in (2.0, 6.0, 9.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "build"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
+        # Either the old index or, if the build finished first, the complete new one; never a broken one.
+        assert data.ann.ntotal in (before.ann.ntotal, before.ann.ntotal + 40 * 21)
