@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from bot.format import answer_json, answer_text, sources_text
 from bot.logs import setup_logging
@@ -80,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", help="list the articles in the index")
     p.set_defaults(handler=cmd_sources)
+
+    p = sub.add_parser("eval", help="measure answer quality on a JSONL question file, beside BM25 and dense baselines")
+    p.add_argument("file", type=Path, help='JSONL lines {"question": str, "answers": [str], "context": str (optional)}')
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument("--verbose", action="store_true", help="list every miss with what was returned")
+    p.add_argument("--seeds", type=Path, default=None, metavar="DIR", help="build a temporary index from DIR instead")
+    p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("run", help="the main job: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the console")
     p.set_defaults(handler=cmd_run)
@@ -165,6 +174,22 @@ def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
 
     data = store.load_index(settings.index_dir, model=settings.embedding_model)
     print(sources_text(data.manifest.documents))
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Evaluate the current settings and index (or a temporary index of --seeds) on a question file."""
+    from index.evaluate import evaluate, format_report, load_questions
+
+    questions = load_questions(args.file)
+    with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
+        if args.seeds is not None:
+            settings = settings.model_copy(update={"seeds_dir": args.seeds, "index_dir": Path(scratch) / "index"})
+        report = evaluate(QAService.open(settings, _notify), questions, verbose=args.verbose)
+    if args.json:
+        print(json.dumps({"file": str(args.file), **report.as_dict()}))
+    else:
+        print(format_report(str(args.file), report))
     return 0
 
 

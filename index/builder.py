@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import store
+from index import splitter, store
 from index.embedder import Embedder
 from index.errors import EventBotError
+from index.lexical import Lexical
 from index.loader import load_documents
 from index.records import Document, DocumentInfo, Sentence
 from index.settings import Settings
@@ -19,6 +20,8 @@ from index.splitter import split_document
 
 log = logging.getLogger(__name__)
 
+# Bump when splitting or what is embedded changes: older indexes are then rebuilt in full.
+PIPELINE_VERSION = 3
 # Above this many sentences a flat (exact) search gets slow enough that HNSW pays off.
 HNSW_FROM = 200_000
 
@@ -77,6 +80,9 @@ def plan_build(settings: Settings) -> BuildPlan:
     if manifest is not None and manifest.model != settings.embedding_model:
         reason = f"EMBEDDING_MODEL changed from {manifest.model!r}"
         manifest = None
+    elif manifest is not None and manifest.pipeline != PIPELINE_VERSION:
+        reason = "the index was built by another version of eventbot"
+        manifest = None
     elif manifest is not None and manifest.index_type != choose_index_type(settings, manifest.sentence_count):
         reason = f"INDEX_TYPE changed from {manifest.index_type!r}"
     old = {doc.doc_id: doc.content_hash for doc in manifest.documents} if manifest else {}
@@ -101,6 +107,18 @@ def choose_index_type(settings: Settings, sentence_count: int) -> str:
     return "hnsw" if sentence_count >= HNSW_FROM else "flat"
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One document's share of the index: its sentences and every vector made from it."""
+
+    sentences: list[Sentence]
+    vectors: np.ndarray
+    paragraph_of: np.ndarray  # local paragraph row of each sentence
+    paragraph_vectors: np.ndarray
+    clause_counts: np.ndarray
+    clause_vectors: np.ndarray
+
+
 def build(
     settings: Settings,
     embedder: Callable[[], Embedder],
@@ -116,43 +134,44 @@ def build(
         count = manifest.sentence_count if manifest else 0
         return BuildReport(plan, count, 0, time.perf_counter() - started)
 
-    reuse: dict[str, tuple[list[Sentence], np.ndarray]] = {}
+    parts: dict[str, _Part] = {}
     if plan.unchanged and plan.reason is None:
-        reuse = _reusable(settings, set(plan.unchanged))
-
-    to_embed: list[Sentence] = []
-    per_doc: dict[str, list[Sentence]] = {}
-    for doc in plan.documents:
-        if doc.doc_id in reuse:
-            per_doc[doc.doc_id] = reuse[doc.doc_id][0]
-        else:
-            per_doc[doc.doc_id] = split_document(doc)
-            to_embed.extend(per_doc[doc.doc_id])
-
-    model: Embedder | None = None
-    fresh = np.zeros((0, 0), dtype=np.float32)
-    if to_embed:
+        parts = _reusable(settings, set(plan.unchanged))
+    fresh = [doc for doc in plan.documents if doc.doc_id not in parts]
+    embedded = 0
+    if fresh:
         model = embedder()
-        fresh = model.encode([s.text for s in to_embed], progress=progress)
-    dimension = model.dimension if model else next(iter(reuse.values()))[1].shape[1]
+        new_parts, embedded = _embed(fresh, model, progress)
+        parts.update(new_parts)
 
-    sentences: list[Sentence] = []
-    blocks: list[np.ndarray] = []
-    cursor = 0
-    infos: list[DocumentInfo] = []
-    for doc in plan.documents:
-        doc_sentences = per_doc[doc.doc_id]
-        if doc.doc_id in reuse:
-            blocks.append(reuse[doc.doc_id][1])
-        else:
-            blocks.append(fresh[cursor : cursor + len(doc_sentences)])
-            cursor += len(doc_sentences)
-        sentences.extend(doc_sentences)
-        infos.append(DocumentInfo(doc.doc_id, doc.title, doc.date, doc.source, doc.content_hash, len(doc_sentences)))
-    vectors = np.ascontiguousarray(np.vstack(blocks) if blocks else np.zeros((0, dimension), np.float32), dtype=np.float32)
+    ordered = [parts[doc.doc_id] for doc in plan.documents]
+    dimension = ordered[0].vectors.shape[1]
+    sentences = [s for part in ordered for s in part.sentences]
+    vectors = _stack([part.vectors for part in ordered], dimension)
+    offsets = np.cumsum([0] + [len(part.paragraph_vectors) for part in ordered])
+    paragraph_of = np.concatenate([part.paragraph_of + offset for part, offset in zip(ordered, offsets, strict=False)])
+    clause_counts = np.concatenate([part.clause_counts for part in ordered])
+    context = store.Context(
+        paragraph_of=paragraph_of.astype(np.int64),
+        paragraph_vectors=_stack([part.paragraph_vectors for part in ordered], dimension),
+        clause_start=np.concatenate([[0], np.cumsum(clause_counts)]).astype(np.int64),
+        clause_vectors=_stack([part.clause_vectors for part in ordered], dimension),
+    )
+    # The lexical context of a sentence is its article's title and its paragraph.
+    context_text = {
+        (doc.doc_id, n): f"{doc.title} {text}" for doc in plan.documents for n, text in enumerate(doc.paragraphs, start=1)
+    }
+    # A sentence that opens with a pronoun is matched with the sentence it refers back to.
+    lexical_text = [splitter.with_antecedent(s.text, _previous(sentences, i)) or s.text for i, s in enumerate(sentences)]
+    lexical = Lexical.build(lexical_text, [context_text[(s.doc_id, s.paragraph)] for s in sentences])
+    infos = [
+        DocumentInfo(doc.doc_id, doc.title, doc.date, doc.source, doc.content_hash, len(parts[doc.doc_id].sentences))
+        for doc in plan.documents
+    ]
     index_type = choose_index_type(settings, len(sentences))
     manifest = store.Manifest(
         format_version=store.FORMAT_VERSION,
+        pipeline=PIPELINE_VERSION,
         model=settings.embedding_model,
         dimension=dimension,
         index_type=index_type,
@@ -160,14 +179,61 @@ def build(
         built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         documents=tuple(infos),
     )
-    data = store.IndexData(manifest, tuple(sentences), vectors, store.build_ann(vectors, index_type))
-    store.save_index(settings.index_dir, data)
+    ann = store.build_ann(vectors, index_type)
+    store.save_index(settings.index_dir, store.IndexData(manifest, tuple(sentences), vectors, context, ann, lexical))
     log.info("index saved: %d documents, %d sentences", len(infos), len(sentences))
-    return BuildReport(plan, len(sentences), len(to_embed), time.perf_counter() - started)
+    return BuildReport(plan, len(sentences), embedded, time.perf_counter() - started)
 
 
-def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, tuple[list[Sentence], np.ndarray]]:
-    """Sentences and vectors of unchanged documents from the live index (empty if it cannot be read)."""
+def _previous(sentences: list[Sentence], i: int) -> str | None:
+    """The text of the sentence before sentence i in the same paragraph of the same document."""
+    if i == 0:
+        return None
+    before, this = sentences[i - 1], sentences[i]
+    return before.text if (before.doc_id, before.paragraph) == (this.doc_id, this.paragraph) else None
+
+
+def _stack(blocks: list[np.ndarray], dimension: int) -> np.ndarray:
+    blocks = [block.reshape(-1, dimension) for block in blocks]
+    return np.ascontiguousarray(np.vstack(blocks) if blocks else np.zeros((0, dimension)), dtype=np.float32)
+
+
+def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[dict[str, _Part], int]:
+    """Split and embed new or changed documents: sentences, paragraphs and clauses in one pass."""
+    plans = []
+    texts: list[str] = []
+    for doc in documents:
+        sentences = split_document(doc)
+        pieces = [splitter.parts(s.text, _previous(sentences, i)) for i, s in enumerate(sentences)]
+        plans.append((doc, sentences, pieces))
+        texts += [s.text for s in sentences] + list(doc.paragraphs) + [c for group in pieces for c in group]
+    vectors = model.encode(texts, progress=progress)
+    parts: dict[str, _Part] = {}
+    cursor = 0
+
+    def take(count: int) -> np.ndarray:
+        nonlocal cursor
+        block = vectors[cursor : cursor + count]
+        cursor += count
+        return block
+
+    for doc, sentences, pieces in plans:
+        sentence_vectors = take(len(sentences))
+        paragraph_vectors = take(len(doc.paragraphs))
+        clause_counts = np.array([len(group) for group in pieces], dtype=np.int64)
+        parts[doc.doc_id] = _Part(
+            sentences=sentences,
+            vectors=sentence_vectors,
+            paragraph_of=np.array([s.paragraph - 1 for s in sentences], dtype=np.int64),
+            paragraph_vectors=paragraph_vectors,
+            clause_counts=clause_counts,
+            clause_vectors=take(int(clause_counts.sum())),
+        )
+    return parts, sum(len(sentences) for _, sentences, _ in plans)
+
+
+def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, _Part]:
+    """Everything stored for unchanged documents in the live index (empty if it cannot be read)."""
     try:
         old = store.load_index(settings.index_dir, model=settings.embedding_model)
     except EventBotError as exc:
@@ -177,4 +243,20 @@ def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, tuple[list[Sen
     for i, sentence in enumerate(old.sentences):
         if sentence.doc_id in doc_ids:
             rows.setdefault(sentence.doc_id, []).append(i)
-    return {doc_id: ([old.sentences[i] for i in idx], old.vectors[idx]) for doc_id, idx in rows.items()}
+    c = old.context
+    parts = {}
+    for doc_id, idx in rows.items():
+        paragraphs = c.paragraph_of[idx]
+        first, last = int(paragraphs.min()), int(paragraphs.max())
+        starts, ends = c.clause_start[idx], c.clause_start[np.array(idx) + 1]
+        parts[doc_id] = _Part(
+            sentences=[old.sentences[i] for i in idx],
+            vectors=old.vectors[idx],
+            paragraph_of=paragraphs - first,
+            paragraph_vectors=c.paragraph_vectors[first : last + 1],
+            clause_counts=(ends - starts).astype(np.int64),
+            clause_vectors=np.concatenate([c.clause_vectors[a:b] for a, b in zip(starts, ends, strict=True)])
+            if len(idx)
+            else np.zeros((0, old.vectors.shape[1]), np.float32),
+        )
+    return parts

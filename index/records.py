@@ -48,19 +48,20 @@ class Hit:
     sentence: Sentence
     document: DocumentInfo
     score: float
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """What both front ends receive: the ranked top-k hits, whether to present them, and how many are worth showing."""
+    """What both front ends receive.
+
+    `hits` is always the ranked top-k; `answered` says whether the articles answer the question;
+    `presented` is what a person should read: nothing when declined, else the best hit and any other
+    hit the bot is confident about.
+    """
 
     question: str
     answered: bool
     hits: tuple[Hit, ...]
     notes: tuple[str, ...] = field(default=())
-    shown: int = 0
-
-    @property
-    def presented(self) -> tuple[Hit, ...]:
-        """The hits a person should read: none when declined, else the confident ones (at least one)."""
-        return self.hits[: self.shown] if self.answered else ()
+    presented: tuple[Hit, ...] = field(default=())

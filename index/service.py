@@ -7,12 +7,14 @@ import threading
 from collections.abc import Callable, Sequence
 from functools import cache
 
+import numpy as np
+
 from index import store
 from index.builder import BuildReport, build, plan_build
 from index.embedder import Embedder, load_embedder
 from index.question import clean_question
 from index.records import Answer, DocumentInfo
-from index.search import Searcher
+from index.search import Mode, Searcher
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,17 +78,21 @@ class QAService:
         """Answer one question."""
         return self.answer_many([question], top_k)[0]
 
-    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
-        """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one."""
+    def answer_many(self, questions: Sequence[str], top_k: int | None = None, mode: Mode = "hybrid") -> list[Answer]:
+        """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one.
+
+        `mode` other than "hybrid" is for the evaluation's baselines only.
+        """
         k = top_k or self.settings.top_k
         prepared = [clean_question(q, self.settings.max_question_chars) for q in questions]
-        vectors = self.embedder.encode([text for text, _ in prepared])
+        vectors = self.embedder.encode([text for text, _ in prepared]) if prepared else np.zeros((0, 1), np.float32)
         searcher = self._searcher  # one index for the whole batch, even if /reload swaps it meanwhile
         answers = []
-        for (text, notes), ranked in zip(prepared, searcher.search(vectors, k), strict=True):
-            hits = tuple(searcher.hit(row, score) for row, score in zip(ranked.rows, ranked.scores, strict=True))
-            threshold = self.settings.decline_threshold
-            answered = bool(hits) and hits[0].score >= threshold
-            shown = max(1, sum(1 for hit in hits if hit.score >= threshold)) if answered else 0
-            answers.append(Answer(text, answered, hits, notes, shown))
+        texts = [text for text, _ in prepared]
+        threshold = self.settings.decline_threshold
+        for (text, notes), ranked in zip(prepared, searcher.search(texts, vectors, k, mode), strict=True):
+            hits = searcher.hits(ranked)
+            answered = any(hit.confidence >= threshold for hit in hits)
+            presented = tuple(h for i, h in enumerate(hits) if i == 0 or h.confidence >= threshold) if answered else ()
+            answers.append(Answer(text, answered, hits, notes, presented))
         return answers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pysbd
@@ -48,3 +49,49 @@ def split_document(doc: Document) -> list[Sentence]:
         for s_no, (start, end) in enumerate(split_paragraph(paragraph), start=1):
             sentences.append(Sentence(doc.doc_id, p_no, s_no, start, end, paragraph[start:end]))
     return sentences
+
+
+_CLAUSE_BREAK = re.compile(r'[,;:]\s+|\s+["“(]|["”)]\s+|\s+[—–]\s+')
+# Shorter pieces ("Lee said") carry too little meaning to match a question on their own.
+MIN_CLAUSE_WORDS = 3
+
+
+# A sentence that opens with one of these leans on the one before ("It drew 50,000 visitors").
+_ANAPHORA = re.compile(
+    r"^[\"“']?(it|its|he|his|she|her|they|their|them|this|these|those|that|the event|the company|the deal)\b", re.I
+)
+
+
+def with_antecedent(text: str, previous: str | None) -> str | None:
+    """The sentence read together with the one before it, when it opens with a pronoun; else None."""
+    if previous is not None and _ANAPHORA.match(text):
+        return f"{previous} {text}"
+    return None
+
+
+def parts(text: str, previous: str | None) -> list[str]:
+    """Extra texts whose similarity to a question also counts for this sentence: its clauses and,
+    when it opens with a pronoun, the sentence read together with the one before it."""
+    pieces = clauses(text)
+    if (joined := with_antecedent(text, previous)) is not None:
+        pieces.append(joined)
+    return pieces
+
+
+def clauses(text: str) -> list[str]:
+    """Clauses and pairs of neighbouring clauses of a long sentence, for matching questions about one part of it.
+
+    all-MiniLM-L6-v2 embeds a long sentence as one average, so a question about a detail ("which hotel?")
+    scores low against a sentence that is mostly a quotation. Scoring the best clause fixes that.
+    """
+    parts = [part.strip(' "“”()') for part in _CLAUSE_BREAK.split(text)]
+    parts = [part for part in parts if part]
+    if len(parts) < 2:
+        return []
+    pieces = []
+    for width in (1, 2):
+        for begin in range(len(parts) - width + 1):
+            piece = " ".join(parts[begin : begin + width])
+            if len(piece.split()) >= MIN_CLAUSE_WORDS and piece != text:
+                pieces.append(piece)
+    return list(dict.fromkeys(pieces))

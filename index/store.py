@@ -20,11 +20,12 @@ import faiss
 import numpy as np
 
 from index.errors import IndexDamagedError, IndexMissingError
+from index.lexical import Lexical
 from index.records import DocumentInfo, Sentence
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FIX = "run `eventbot build` to rebuild it"
 
 
@@ -33,6 +34,7 @@ class Manifest:
     """What built the index, stamped so a mismatch on load is refused."""
 
     format_version: int
+    pipeline: int
     model: str
     dimension: int
     index_type: str
@@ -42,13 +44,29 @@ class Manifest:
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """Vectors that let a sentence's surroundings and parts inform its score.
+
+    `paragraph_of[i]` is the row of sentence i's paragraph in `paragraph_vectors`; the clauses of
+    sentence i are rows `clause_start[i]:clause_start[i + 1]` of `clause_vectors`.
+    """
+
+    paragraph_of: np.ndarray
+    paragraph_vectors: np.ndarray
+    clause_start: np.ndarray
+    clause_vectors: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class IndexData:
-    """A whole loaded index; `vectors[i]` and FAISS id i belong to `sentences[i]`."""
+    """A whole loaded index; `vectors[i]`, FAISS id i and BM25 row i belong to `sentences[i]`."""
 
     manifest: Manifest
     sentences: tuple[Sentence, ...]
     vectors: np.ndarray
+    context: Context
     ann: Any  # faiss.Index; faiss ships no type hints
+    lexical: Lexical
 
 
 def build_ann(vectors: np.ndarray, index_type: str) -> Any:
@@ -120,19 +138,30 @@ def load_index(index_dir: Path, *, model: str, dimension: int | None = None) -> 
         raise IndexDamagedError(f"index has {manifest.dimension}-dimensional vectors but the model makes {dimension}; {FIX}")
     sentences = _read_sentences(folder / "sentences.json")
     vectors = _read_vectors(folder / "vectors.npy")
+    context = _read_context(folder / "context.npz")
     ann = _read_faiss(folder / "faiss.index")
+    lexical = _read_lexical(folder)
     counts = {
         "manifest": manifest.sentence_count,
         "records": len(sentences),
         "vectors": len(vectors),
         "FAISS": ann.ntotal,
+        "BM25": lexical.size,
+        "context": len(context.paragraph_of),
+        "clauses": len(context.clause_start) - 1,
     }
     if len(set(counts.values())) != 1:
         found = ", ".join(f"{name} {count}" for name, count in counts.items())
         raise IndexDamagedError(f"index counts disagree ({found}); {FIX}")
-    if vectors.ndim != 2 or vectors.shape[1] != manifest.dimension or ann.d != manifest.dimension:
+    dims = {vectors.shape[-1], ann.d, context.paragraph_vectors.shape[-1], context.clause_vectors.shape[-1]}
+    if vectors.ndim != 2 or dims != {manifest.dimension}:
         raise IndexDamagedError(f"index vectors do not have the manifest's dimension {manifest.dimension}; {FIX}")
-    return IndexData(manifest, sentences, vectors, ann)
+    if len(sentences) and (
+        int(context.clause_start[-1]) != len(context.clause_vectors)
+        or int(context.paragraph_of.max()) >= len(context.paragraph_vectors)
+    ):
+        raise IndexDamagedError(f"index context vectors do not match the sentences; {FIX}")
+    return IndexData(manifest, sentences, vectors, context, ann, lexical)
 
 
 def _read_sentences(path: Path) -> tuple[Sentence, ...]:
@@ -159,6 +188,30 @@ def _read_vectors(path: Path) -> np.ndarray:
     if vectors.dtype != np.float32:
         raise IndexDamagedError(f"index file {path} is damaged (not float32 vectors); {FIX}")
     return vectors
+
+
+def _read_context(path: Path) -> Context:
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return Context(arrays["paragraph_of"], arrays["paragraph_vectors"], arrays["clause_start"], arrays["clause_vectors"])
+    except FileNotFoundError:
+        raise IndexDamagedError(f"index file {path} is missing; {FIX}") from None
+    except PermissionError:
+        raise IndexDamagedError(f"index file {path} is not readable (permissions); {FIX}") from None
+    except (OSError, ValueError, EOFError, KeyError):
+        raise IndexDamagedError(f"index file {path} is damaged; {FIX}") from None
+
+
+def _read_lexical(folder: Path) -> Lexical:
+    try:
+        return Lexical.load(folder)
+    except FileNotFoundError:
+        raise IndexDamagedError(f"index BM25 files in {folder} are missing; {FIX}") from None
+    except PermissionError:
+        raise IndexDamagedError(f"index BM25 files in {folder} are not readable (permissions); {FIX}") from None
+    except Exception:  # bm25s raises whatever numpy or json raise on a damaged file
+        log.debug("bm25 read failed", exc_info=True)
+        raise IndexDamagedError(f"index BM25 files in {folder} are damaged; {FIX}") from None
 
 
 def _read_faiss(path: Path) -> Any:
@@ -188,6 +241,18 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
         np.save(handle, data.vectors, allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
+    with open(staging / "context.npz", "wb") as handle:
+        c = data.context
+        np.savez(
+            handle,
+            paragraph_of=c.paragraph_of,
+            paragraph_vectors=c.paragraph_vectors,
+            clause_start=c.clause_start,
+            clause_vectors=c.clause_vectors,
+        )
+        handle.flush()
+        os.fsync(handle.fileno())
+    data.lexical.save(staging)
     faiss.write_index(data.ann, str(staging / "faiss.index"))
     final = builds / name
     os.replace(staging, final)

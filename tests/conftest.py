@@ -18,16 +18,16 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 class CountingEmbedder:
-    """Wraps a real embedder and counts the texts it embeds."""
+    """Wraps a real embedder and records the texts it embeds (sentences, paragraphs and clauses)."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.model_name = inner.model_name
         self.dimension = inner.dimension
-        self.embedded = 0
+        self.texts: list[str] = []
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        self.embedded += len(texts)
+        self.texts += list(texts)
         return self.inner.encode(texts, progress=progress)
 
 

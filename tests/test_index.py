@@ -40,7 +40,8 @@ def built(settings: Settings, embedder: Embedder) -> CountingEmbedder:
 def test_full_build_then_load(settings: Settings, real_embedder: Embedder) -> None:
     counting = built(settings, real_embedder)
     data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
-    assert counting.embedded == len(data.sentences) == data.ann.ntotal == data.manifest.sentence_count == 21
+    assert len(data.sentences) == data.ann.ntotal == data.manifest.sentence_count == data.lexical.size == 21
+    assert {s.text for s in data.sentences} <= set(counting.texts)
     assert data.vectors.shape == (21, 384)
     assert np.allclose(np.linalg.norm(data.vectors, axis=1), 1.0, atol=1e-4)
     manifest = json.loads((store.current_build(settings.index_dir) / "manifest.json").read_text())
@@ -62,12 +63,14 @@ def test_incremental_rebuild_embeds_only_the_changed_document(settings: Settings
     counting = CountingEmbedder(real_embedder)
     report = build(settings, lambda: counting)
     assert report.plan.added == ("poland",) and report.plan.unchanged == ("2025-07-08-k-defense-day",)
-    assert counting.embedded == 2
+    assert report.embedded == 2  # sentences
+    assert counting.texts and all(text in EXTRA for text in counting.texts)  # nothing from the unchanged article
     (settings.seeds_dir / "poland.txt").write_text(EXTRA + "A third sentence arrived.\n", encoding="utf-8")
     counting = CountingEmbedder(real_embedder)
     report = build(settings, lambda: counting)
     assert report.plan.changed == ("poland",)
-    assert counting.embedded == 3
+    assert report.embedded == 3
+    assert all(text in EXTRA + "A third sentence arrived." for text in counting.texts)
     (settings.seeds_dir / "poland.txt").unlink()
     report = build(settings, never_load)
     assert report.plan.removed == ("poland",)
@@ -108,6 +111,11 @@ def _corrupt_manifest(folder: Path, **changes: object) -> None:
         (lambda f: (f / "sentences.json").write_text("[[1,2]]"), "sentences.json is damaged"),
         (lambda f: (f / "sentences.json").write_text("[]"), "counts disagree"),
         (lambda f: shutil.rmtree(f), "folder .* is missing"),
+        (lambda f: (f / "context.npz").write_bytes(b"PK junk"), "context.npz is damaged"),
+        (lambda f: (f / "context.npz").unlink(), "context.npz is missing"),
+        (lambda f: shutil.rmtree(f / "bm25_sentences"), "BM25 files .* are missing"),
+        (lambda f: (f / "bm25_context" / "params.index.json").write_text("{"), "BM25 files .* are damaged"),
+        (lambda f: (f / "words.json").write_text("nonsense"), "BM25 files .* are damaged"),
     ],
 )
 def test_damaged_index_is_refused_with_one_line_naming_problem_and_fix(
@@ -130,8 +138,8 @@ def test_damaged_index_is_rebuilt_in_full_by_build(settings: Settings, real_embe
     (store.current_build(settings.index_dir) / "manifest.json").write_text("{")
     plan = plan_build(settings)
     assert plan.reason and "unusable" in plan.reason
-    counting = built(settings, real_embedder)
-    assert counting.embedded == 21
+    report = build(settings, lambda: real_embedder)
+    assert report.embedded == 21
     store.load_index(settings.index_dir, model=settings.embedding_model)
 
 

@@ -1,0 +1,153 @@
+"""Measuring answer quality: recall, MRR and declining, for the system and two baselines in one run."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.errors import EventBotError
+from index.records import Answer
+from index.search import Mode
+from index.service import QAService
+
+MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
+DEPTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One evaluation line: empty `answers` means the bot should decline."""
+
+    question: str
+    answers: tuple[str, ...]
+    context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    question: str
+    expected: tuple[str, ...]
+    returned: tuple[str, ...]
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Retrieval figures over the answerable questions (recall at 1 and 3, MRR at 10)."""
+
+    recall_1: float
+    recall_3: float
+    mrr_10: float
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    answerable: int
+    should_decline: int
+    scores: dict[str, Scores]
+    declined: float | None  # share of should-decline questions declined
+    wrongly_declined: float | None  # share of answerable questions declined
+    misses: list[Miss] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "answerable": self.answerable,
+            "should_decline": self.should_decline,
+            **{mode: {"r@1": s.recall_1, "r@3": s.recall_3, "mrr@10": s.mrr_10} for mode, s in self.scores.items()},
+            "declined": self.declined,
+            "wrongly_declined": self.wrongly_declined,
+        }
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Read a JSONL file; a malformed line is an error naming the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EventBotError(f"cannot read {path}: {exc}") from None
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            answers = row.get("answers", [])
+            if not isinstance(row["question"], str) or not isinstance(answers, list):
+                raise TypeError
+            questions.append(Question(row["question"], tuple(str(a) for a in answers), row.get("context")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise EventBotError(f'{path} line {number}: expected {{"question": str, "answers": [str, ...]}}') from None
+    if not questions:
+        raise EventBotError(f"{path} has no questions")
+    return questions
+
+
+def is_hit(text: str, item: Question) -> bool:
+    """A returned sentence answers when it contains an answer and, if a context is given, lies in it."""
+    lowered = text.lower()
+    if not any(answer.lower() in lowered for answer in item.answers):
+        return False
+    return item.context is None or " ".join(text.split()) in " ".join(item.context.split())
+
+
+def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool = False) -> Report:
+    """Every mode over the same questions, sentences and model, in one run."""
+    answerable = [q for q in questions if q.answers]
+    decline = [q for q in questions if not q.answers]
+    scores: dict[str, Scores] = {}
+    misses: list[Miss] = []
+    for mode in MODES:
+        answers = service.answer_many([q.question for q in answerable], DEPTH, mode) if answerable else []
+        ranks = [_rank(answer, item) for answer, item in zip(answers, answerable, strict=True)]
+        n = max(1, len(answerable))
+        scores[mode] = Scores(
+            recall_1=sum(r == 1 for r in ranks) / n,
+            recall_3=sum(r is not None and r <= 3 for r in ranks) / n,
+            mrr_10=sum(1 / r for r in ranks if r is not None) / n,
+        )
+        if mode == "hybrid":
+            wrongly = [a for a in answers if not a.answered]
+            misses += [_miss(a, q) for a, q, r in zip(answers, answerable, ranks, strict=True) if r != 1 or not a.answered]
+    top_k = service.settings.top_k
+    declined_answers = service.answer_many([q.question for q in decline], top_k) if decline else []
+    misses += [_miss(a, q) for a, q in zip(declined_answers, decline, strict=True) if a.answered]
+    return Report(
+        answerable=len(answerable),
+        should_decline=len(decline),
+        scores=scores,
+        declined=sum(not a.answered for a in declined_answers) / len(decline) if decline else None,
+        wrongly_declined=len(wrongly) / len(answerable) if answerable else None,
+        misses=misses if verbose else [],
+    )
+
+
+def _rank(answer: Answer, item: Question) -> int | None:
+    for rank, hit in enumerate(answer.hits, start=1):
+        if is_hit(hit.sentence.text, item):
+            return rank
+    return None
+
+
+def _miss(answer: Answer, item: Question) -> Miss:
+    return Miss(item.question, item.answers, tuple(hit.sentence.text for hit in answer.hits[:3]), answer.answered)
+
+
+def format_report(name: str, report: Report) -> str:
+    """A small table people can read and paste into the README."""
+    lines = [f"{name}: {report.answerable} answerable, {report.should_decline} should be declined"]
+    if report.answerable:
+        lines.append(f"{'':10} {'R@1':>6} {'R@3':>6} {'MRR@10':>7}")
+        labels = {"hybrid": "hybrid", "bm25": "BM25", "dense": "dense"}
+        for mode, s in report.scores.items():
+            lines.append(f"{labels[mode]:10} {s.recall_1:6.3f} {s.recall_3:6.3f} {s.mrr_10:7.3f}")
+    if report.declined is not None:
+        lines.append(f"off-topic declined: {report.declined:.1%} of {report.should_decline}")
+    if report.wrongly_declined is not None:
+        lines.append(f"answerable wrongly declined: {report.wrongly_declined:.1%} of {report.answerable}")
+    for miss in report.misses:
+        expected = " | ".join(miss.expected) or "(decline)"
+        lines.append(f"\nMISS {miss.question!r} expected {expected!r}; answered={miss.answered}")
+        lines += [f"  {i}. {text}" for i, text in enumerate(miss.returned, start=1)]
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Lexical side of retrieval: BM25 (bm25s) with Snowball stemming and English stop words.
+
+Two BM25 models over the same rows: one over each sentence, one over the sentence's paragraph (so a
+question's words found next to a sentence still count for it). Both are rebuilt from the stored text at
+every build: it needs no model and takes milliseconds per thousand sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+log = logging.getLogger(__name__)
+
+_NOTHING = "\x00"
+_WORD = re.compile(r"[^\W_][\w'’.-]*", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased, stop words out, stemmed: the same for documents and questions."""
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)  # type: ignore[return-value]
+
+
+class Lexical:
+    """BM25 over sentences and over their paragraphs; row i is sentence i of the index."""
+
+    def __init__(self, sentence_model: bm25s.BM25, context_model: bm25s.BM25, words: frozenset[str]) -> None:
+        self.sentence_model = sentence_model
+        self.context_model = context_model
+        self.vocabulary = frozenset(sentence_model.vocab_dict)
+        self.words = words  # every word of the corpus, lower-cased, unstemmed
+
+    @classmethod
+    def build(cls, sentences: Sequence[str], contexts: Sequence[str]) -> Lexical:
+        models = []
+        for texts in (sentences, contexts):
+            model = bm25s.BM25()
+            tokens = tokenize(texts)
+            if not any(tokens):  # bm25s cannot index an empty vocabulary
+                tokens = [[_NOTHING] for _ in tokens]
+            model.index(tokens, show_progress=False)
+            models.append(model)
+        words = frozenset(word for text in sentences for word in words_of(text))
+        return cls(models[0], models[1], words)
+
+    def save(self, folder: Path) -> None:
+        for name, model in (("bm25_sentences", self.sentence_model), ("bm25_context", self.context_model)):
+            model.save(str(folder / name), show_progress=False)
+        (folder / "words.json").write_text(json.dumps(sorted(self.words), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Lexical:
+        models = []
+        for name in ("bm25_sentences", "bm25_context"):
+            path = folder / name
+            if not (path / "params.index.json").is_file():
+                raise FileNotFoundError(path)
+            models.append(bm25s.BM25.load(str(path), show_progress=False))
+        words = frozenset(json.loads((folder / "words.json").read_text(encoding="utf-8")))
+        return cls(models[0], models[1], words)
+
+    @property
+    def size(self) -> int:
+        return int(self.sentence_model.scores["num_docs"])
+
+    def scores(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every sentence, and of its paragraph, for one question (zeros when no word matches)."""
+        tokens = tokenize([question])[0]
+        return self._scores(self.sentence_model, tokens), self._scores(self.context_model, tokens)
+
+    def _scores(self, model: bm25s.BM25, tokens: list[str]) -> np.ndarray:
+        known = [t for t in tokens if t in model.vocab_dict]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(model.get_scores(known), dtype=np.float32)
+
+    def coverage(self, question: str, document_of_row: np.ndarray, document: int) -> float:
+        """Share of the question's content words (stemmed) that occur anywhere in one document."""
+        tokens = set(tokenize([question])[0])
+        if not tokens:
+            return 0.0
+        index = self.sentence_model.scores
+        indptr, indices = index["indptr"], index["indices"]
+        found = 0
+        for token in tokens:
+            column = self.sentence_model.vocab_dict.get(token)
+            if column is not None and (document_of_row[indices[indptr[column] : indptr[column + 1]]] == document).any():
+                found += 1
+        return found / len(tokens)
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names, acronyms and model numbers in the question that no article contains ("Germany", "CEO", "K-9")."""
+        unknown = []
+        for position, word in enumerate(words_of(question, keep_case=True)):
+            if position == 0 or not (word[0].isupper() or any(ch.isdigit() for ch in word)):
+                continue
+            lower = word.lower()
+            if lower in self.words or lower in stopwords() or len(lower) < 2:
+                continue
+            parts = [p for p in re.split(r"[-'’.]", lower) if p]
+            if len(parts) > 1 and all(p in self.words for p in parts):
+                continue
+            unknown.append(word)
+        return unknown
+
+
+def words_of(text: str, *, keep_case: bool = False) -> list[str]:
+    """Words as people write them: "K-2", "U.S", "Korea's" -> "Korea" (possessives dropped)."""
+    found = []
+    for word in _WORD.findall(text):
+        word = re.sub(r"['’]s$", "", word).strip(".'’-")
+        if word:
+            found.append(word if keep_case else word.lower())
+    return found

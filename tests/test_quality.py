@@ -1,0 +1,154 @@
+"""Answer quality behaviour: hybrid ranking, context, declining, near-duplicates, and the eval command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from index.embedder import Embedder
+from index.service import QAService
+from index.settings import Settings
+
+AIR_SHOW = (
+    "date 2025-10-20 Seoul air show opens\n"
+    "The Seoul International Aerospace and Defense Exhibition opened on Monday at Seoul Air Base. "
+    "It drew 50,000 visitors in its first two days, organizers said.\n"
+    "Weather in the capital was mild during the opening.\n"
+)
+
+
+@pytest.fixture
+def service(settings: Settings, shared_model: Embedder) -> QAService:
+    return QAService.open(settings, lambda message: None)
+
+
+def test_known_question_is_answered_with_its_sentence(service: QAService) -> None:
+    answer = service.answer("Which company builds the K-2 tank that Poland ordered?")
+    assert answer.answered
+    assert "Hyundai Rotem's K-2 tanks to Poland" in answer.presented[0].sentence.text
+    assert answer.presented[0].sentence.paragraph == 17
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the capital of France?", "How many legs does a spider have?", "What is the speed of light?"]
+)
+def test_off_topic_question_is_declined(service: QAService, question: str) -> None:
+    answer = service.answer(question)
+    assert not answer.answered and answer.presented == ()
+    assert len(answer.hits) == 3  # the ranked candidates are still there for scripts
+
+
+def test_question_naming_something_absent_scores_lower(service: QAService) -> None:
+    about = service.answer("How much did Poland pay for the tanks?").hits[0]
+    absent = service.answer("How much did Germany pay for the tanks?").hits[0]
+    assert absent.sentence == about.sentence
+    assert absent.confidence < about.confidence
+
+
+def test_near_duplicates_are_returned_once(settings: Settings, shared_model: Embedder) -> None:
+    (settings.seeds_dir / "wire-copy.txt").write_text(
+        "date 2025-07-08 Wire copy\n"
+        "He noted that South Korea signed a 9 trillion won ($6.7 billion) contract earlier this month "
+        "to export Hyundai Rotem's K-2 tanks to Poland.\n"
+        "He noted that South Korea signed a 9 trillion won ($6.7 billion) contract earlier this month "
+        "to export Hyundai Rotem's K2 tanks to Poland!\n",
+        encoding="utf-8",
+    )
+    service = QAService.open(settings, lambda message: None)
+    hits = service.answer("How much is the tank contract with Poland worth?", top_k=5).hits
+    tank_hits = [h for h in hits if "9 trillion won" in h.sentence.text]
+    assert len(tank_hits) == 1
+    assert len(hits) == 5
+
+
+def test_paragraph_context_finds_a_sentence_that_only_says_it(settings: Settings, shared_model: Embedder) -> None:
+    (settings.seeds_dir / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
+    service = QAService.open(settings, lambda message: None)
+    answer = service.answer("Was the Seoul aerospace exhibition popular with visitors?")
+    assert answer.answered
+    assert answer.presented[0].sentence.text.startswith("It drew 50,000 visitors")
+
+
+def test_lexical_side_follows_an_incremental_rebuild(settings: Settings, shared_model: Embedder) -> None:
+    QAService.open(settings, lambda message: None)
+    (settings.seeds_dir / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
+    service = QAService.open(settings, lambda message: None)
+    (answer,) = service.answer_many(["Seoul Air Base exhibition"], 1, "bm25")
+    assert answer.hits[0].document.doc_id == "air-show"
+
+
+def write_questions(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return path
+
+
+QUESTIONS = [
+    {"question": "Which hotel hosted K-Defense Day?", "answers": ["Grand Hyatt"]},
+    {"question": "How much is the tank deal with Poland worth?", "answers": ["9 trillion won"]},
+    {"question": "Who painted the Mona Lisa?", "answers": []},
+    {"question": "What colour is the president's car?", "answers": ["a colour the article never names"]},
+]
+
+
+def test_eval_json_reports_system_and_baselines(
+    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_questions(tmp_path / "q.jsonl", QUESTIONS)
+    assert main(["eval", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["answerable"] == 3 and report["should_decline"] == 1
+    for mode in ("hybrid", "bm25", "dense"):
+        figures = report[mode]
+        assert 0 <= figures["r@1"] <= figures["r@3"] <= 1 and 0 <= figures["mrr@10"] <= 1
+        assert figures["r@3"] <= 2 / 3 + 1e-9  # the third answerable question cannot be found
+    assert report["hybrid"]["r@1"] == pytest.approx(2 / 3)
+    assert report["declined"] == 1.0
+    assert 0 <= report["wrongly_declined"] <= 1
+
+
+def test_eval_verbose_lists_misses_with_what_was_returned(
+    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_questions(tmp_path / "q.jsonl", QUESTIONS)
+    assert main(["eval", str(path), "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "hybrid" in out and "BM25" in out and "dense" in out
+    assert 'MISS "What colour is the president\'s car?"' in out
+    assert "  1. " in out
+    assert "Which hotel hosted" not in out.split("MISS", 1)[1]
+
+
+def test_eval_context_must_contain_the_sentence(
+    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"question": "Which hotel hosted K-Defense Day?", "answers": ["Grand Hyatt"], "context": "Another paragraph entirely."}
+    ]
+    assert main(["eval", str(write_questions(tmp_path / "q.jsonl", rows)), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hybrid"]["r@3"] == 0.0
+
+
+def test_eval_with_seeds_builds_a_temporary_index(
+    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
+    rows = [{"question": "Where did the aerospace exhibition open?", "answers": ["Seoul Air Base"]}]
+    assert main(["eval", str(write_questions(tmp_path / "q.jsonl", rows)), "--json", "--seeds", str(other)]) == 0
+    assert json.loads(capsys.readouterr().out)["hybrid"]["r@1"] == 1.0
+    assert not (env.index_dir / "CURRENT").exists()  # the operator's index was not touched
+
+
+@pytest.mark.parametrize("line", ["not json", '{"answers": []}', '{"question": 5}', '["a list"]'])
+def test_eval_rejects_a_malformed_line_naming_it(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str
+) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "ok?", "answers": []}\n' + line + "\n", encoding="utf-8")
+    assert main(["eval", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2" in err and err.count("\n") == 1
