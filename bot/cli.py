@@ -202,5 +202,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the Telegram bot."""
-    raise EventBotError("the Telegram front end is not built yet; use `eventbot console`")
+    """Run the Telegram bot: load everything once, then poll (or serve the webhook) until stopped."""
+    from bot.telegram import run_telegram
+
+    if settings.telegram_bot_token is None:
+        raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env")
+    return run_telegram(settings, QAService.open(settings, _notify))

@@ -67,46 +67,57 @@ def sources_text(documents: Iterable[DocumentInfo]) -> str:
     return "\n".join(lines)
 
 
-def answer_html(answer: Answer) -> list[str]:
-    """The answer as Telegram HTML messages, every piece of text escaped, each within Telegram's limit."""
-    blocks = [f"<i>{html.escape(note)}</i>" for note in answer.notes]
+def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """The answer as Telegram HTML messages: every piece of text escaped, tags balanced, each message within `limit`."""
+    blocks = [f"<i>{piece}</i>" for note in answer.notes for piece in _escaped_chunks(note, limit - 7)]
     if not answer.answered:
-        blocks.append(f"{html.escape(DECLINE)}\n{html.escape(DECLINE_HINT)}")
+        blocks.append(f"{escape(DECLINE)}\n{escape(DECLINE_HINT)}")
     else:
         for number, hit in enumerate(answer.presented, start=1):
-            blocks.append(f"«{html.escape(hit.sentence.text)}»\n<i>{html.escape(citation(hit, number))}</i>")
-    return pack_messages(blocks)
+            cite = f"<i>{escape(_shorten(citation(hit, number), 300))}</i>"
+            pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 1)
+            blocks += pieces[:-1]
+            blocks.append(f"{pieces[-1]}\n{cite}")
+    return pack_messages(blocks, limit)
+
+
+def escape(text: str) -> str:
+    """Telegram HTML needs only <, > and & escaped outside attributes; quotes stay readable."""
+    return html.escape(text, quote=False)
 
 
 def pack_messages(blocks: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Join blocks into as few messages as fit the limit; a block too long on its own is cut at spaces."""
+    """Join blocks (each already within the limit) into as few messages as fit, blank line between."""
     messages: list[str] = []
     current = ""
     for block in blocks:
-        for piece in _cut(block, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            if current:
                 messages.append(current)
-                current = piece
+            current = block
     if current:
         messages.append(current)
     return messages
 
 
-def _cut(block: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, never inside a tag or an entity."""
-    pieces = []
-    while len(block) > limit:
-        cut = block.rfind(" ", 0, limit)
-        cut = cut if cut > 0 else limit
-        # Back off to before any tag or entity the cut would split.
-        while cut > 0 and (
-            block.rfind("<", 0, cut) > block.rfind(">", 0, cut) or block.rfind("&", 0, cut) > block.rfind(";", 0, cut)
-        ):
-            cut = max(block.rfind("<", 0, cut), block.rfind("&", 0, cut))
-        pieces.append(block[:cut].rstrip())
-        block = block[cut:].lstrip()
-    pieces.append(block)
-    return [piece for piece in pieces if piece]
+def _escaped_chunks(text: str, budget: int) -> list[str]:
+    """Escaped pieces of plain text, each at most `budget` characters once escaped, cut at spaces if possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(escape(rest)) > budget:
+        cut = budget
+        while len(escape(rest[:cut])) > budget:  # escaping lengthens; shrink until it fits
+            cut -= max(1, (len(escape(rest[:cut])) - budget) // 4)
+        space = rest.rfind(" ", 0, cut)
+        cut = space if space > cut // 2 else cut
+        pieces.append(escape(rest[:cut].rstrip()))
+        rest = rest[cut:].lstrip()
+    pieces.append(escape(rest))
+    return [piece for piece in pieces if piece] or [""]
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,6 +11,27 @@ from index.settings import Settings
 QUIET = ("httpx", "httpcore", "sentence_transformers", "transformers", "urllib3", "filelock", "apscheduler")
 
 
+class Redact(logging.Filter):
+    """Replace secrets (the bot token) wherever they would appear: message, arguments, traceback."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            message = message.replace(secret, "[REDACTED]")
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "[REDACTED]")
+        record.msg, record.args = message, None
+        return True
+
+
 class _NoTraceback(logging.Formatter):
     """A terminal formatter: tracebacks belong in the log file, not in front of a user."""
 
@@ -31,6 +52,9 @@ def setup_logging(settings: Settings) -> None:
     terminal = logging.StreamHandler(sys.stderr)
     terminal.setLevel(settings.log_level)
     terminal.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s is not None]
+    redact = Redact(secrets)
+    terminal.addFilter(redact)
     root.addHandler(terminal)
     if settings.log_file is not None:
         try:
@@ -44,6 +68,7 @@ def setup_logging(settings: Settings) -> None:
         else:
             handler.setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            handler.addFilter(redact)
             root.addHandler(handler)
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
-
-import numpy as np
 
 from index import store
 from index.builder import BuildReport, build, plan_build
 from index.embedder import Embedder, load_embedder
 from index.question import clean_question
-from index.records import Answer, DocumentInfo
+from index.records import Answer, DocumentInfo, Hit
 from index.search import Mode, Searcher
 from index.settings import Settings
 
@@ -34,6 +33,23 @@ def ensure_index(settings: Settings, embedder: Callable[[], Embedder], notify: C
     report = build(settings, embedder, progress=True, plan=plan)
     notify(report.summary())
     return report
+
+
+# A second or third sentence is quoted only when it ranks nearly as well as the first: a reader asking
+# "Where was it held?" wants the one sentence that says so, not two loosely related ones after it.
+NEARLY_AS_GOOD = 0.85
+
+
+def _also_worth_reading(hit: Hit, best: Hit, threshold: float) -> bool:
+    return hit.confidence >= threshold and hit.score >= NEARLY_AS_GOOD * best.score
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A question as it will be searched, with notes for the user about what cleaning changed."""
+
+    text: str
+    notes: tuple[str, ...]
 
 
 class QAService:
@@ -78,21 +94,33 @@ class QAService:
         """Answer one question."""
         return self.answer_many([question], top_k)[0]
 
+    def prepare(self, question: str) -> Prepared:
+        """Clean one question; raises BadQuestionError when nothing is left to ask."""
+        text, notes = clean_question(question, self.settings.max_question_chars)
+        return Prepared(text, notes)
+
     def answer_many(self, questions: Sequence[str], top_k: int | None = None, mode: Mode = "hybrid") -> list[Answer]:
         """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one.
 
         `mode` other than "hybrid" is for the evaluation's baselines only.
         """
+        return self.answer_prepared([self.prepare(q) for q in questions], top_k, mode)
+
+    def answer_prepared(self, prepared: Sequence[Prepared], top_k: int | None = None, mode: Mode = "hybrid") -> list[Answer]:
+        """Answer cleaned questions: one embedding call for the batch, then one search each."""
+        if not prepared:
+            return []
         k = top_k or self.settings.top_k
-        prepared = [clean_question(q, self.settings.max_question_chars) for q in questions]
-        vectors = self.embedder.encode([text for text, _ in prepared]) if prepared else np.zeros((0, 1), np.float32)
+        texts = [p.text for p in prepared]
+        vectors = self.embedder.encode(texts)
         searcher = self._searcher  # one index for the whole batch, even if /reload swaps it meanwhile
-        answers = []
-        texts = [text for text, _ in prepared]
         threshold = self.settings.decline_threshold
-        for (text, notes), ranked in zip(prepared, searcher.search(texts, vectors, k, mode), strict=True):
+        answers = []
+        for item, ranked in zip(prepared, searcher.search(texts, vectors, k, mode), strict=True):
             hits = searcher.hits(ranked)
             answered = any(hit.confidence >= threshold for hit in hits)
-            presented = tuple(h for i, h in enumerate(hits) if i == 0 or h.confidence >= threshold) if answered else ()
-            answers.append(Answer(text, answered, hits, notes, presented))
+            presented = (
+                tuple(h for i, h in enumerate(hits) if i == 0 or _also_worth_reading(h, hits[0], threshold)) if answered else ()
+            )
+            answers.append(Answer(item.text, answered, hits, item.notes, presented))
         return answers

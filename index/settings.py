@@ -33,7 +33,9 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -63,7 +65,7 @@ class Settings(BaseSettings):
             raise ValueError("must be auto, flat or hnsw")
         return value
 
-    @field_validator("log_file", "webhook_url", "telegram_bot_token", mode="before")
+    @field_validator("log_file", "webhook_url", "telegram_bot_token", "webhook_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -13,12 +13,12 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / ".env").write_text("TOP_K=5\nADMIN_USER_IDS=1, 2 3\nTELEGRAM_BOT_TOKEN=123:secret\n")
+    (tmp_path / ".env").write_text("TOP_K=5\nADMIN_USER_IDS=1, 2 3\nTELEGRAM_BOT_TOKEN=123:hush-hush\n")
     monkeypatch.setenv("TOP_K", "7")
     s = load_settings()
     assert s.top_k == 7  # the environment wins over .env
     assert s.admin_user_ids == frozenset({1, 2, 3})
-    assert s.telegram_bot_token is not None and "secret" not in repr(s)
+    assert s.telegram_bot_token is not None and "hush-hush" not in repr(s)
 
 
 @pytest.mark.parametrize(

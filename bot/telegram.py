@@ -1,0 +1,395 @@
+"""The Telegram front end (python-telegram-bot v22): it formats and sends; `index` answers.
+
+Private chats: every text message is a question. Groups: `/ask`, a reply to the bot, or a message that
+mentions it. Inline mode: `@bot question` offers the top answers. Edited messages are ignored (the
+first version was already answered; answering again would post a second reply).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, MessageEntityType, ParseMode
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from bot.format import TELEGRAM_LIMIT, answer_html, citation, escape, sources_text
+from index.batching import AnswerBatcher
+from index.errors import BadQuestionError, EventBotError
+from index.service import QAService
+from index.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("start", "what I know and how to ask"),
+    BotCommand("help", "how to use me"),
+    BotCommand("sources", "the articles I answer from"),
+    BotCommand("ask", "ask a question (works in groups too)"),
+]
+EXAMPLE = "Where was K-Defense Day held?"
+TEXT_ONLY = "Please send your question as text."
+NOT_ALLOWED = "Sorry, this bot is not available in this chat."
+SLOW_DOWN = "You are asking faster than I can answer; please wait a minute and try again."
+APOLOGY = "Sorry, something went wrong while answering. Please try again."
+HELP = (
+    "Ask me a question about the news articles I know, and I reply with the sentences that answer it, "
+    "each with its source (article, date, paragraph). I never make anything up: if the articles do not "
+    "answer, I say so.\n\n"
+    "In a group, use /ask QUESTION, reply to one of my messages, or mention me.\n"
+    "Inline: type @{username} QUESTION in any chat.\n\n"
+    "/sources lists the articles. /help shows this."
+)
+
+
+class RateLimiter:
+    """At most `limit` questions per user in any 60 seconds (a sliding window)."""
+
+    def __init__(self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._seen: defaultdict[int, deque[float]] = defaultdict(deque)
+
+    def allow(self, user_id: int) -> bool:
+        now = self.clock()
+        times = self._seen[user_id]
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+
+class TelegramFrontEnd:
+    """Handlers and the state they share: the answering service, the batcher and the limits."""
+
+    def __init__(self, settings: Settings, service: QAService) -> None:
+        self.settings = settings
+        self.service = service
+        self.batcher = AnswerBatcher(service, wait_ms=settings.batch_wait_ms)
+        self.rate = RateLimiter(settings.rate_limit_per_minute)
+        self._refused_chats: set[int] = set()
+
+    # --- wiring -----------------------------------------------------------------------------------
+
+    def build(self) -> Application:  # type: ignore[type-arg]
+        """The python-telegram-bot application with every handler registered."""
+        token = self.settings.telegram_bot_token
+        if token is None:
+            raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env")
+        timeout = self.settings.telegram_timeout
+        app = (
+            ApplicationBuilder()
+            .token(token.get_secret_value())
+            .base_url(self.settings.telegram_api_base_url)
+            .base_file_url(self.settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+            .rate_limiter(AIORateLimiter(max_retries=3))
+            .concurrent_updates(True)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .pool_timeout(timeout)
+            .get_updates_read_timeout(timeout + 20)
+            .post_init(self._post_init)
+            .build()
+        )
+        new = filters.UpdateType.MESSAGE  # edited messages are deliberately ignored
+        app.add_handler(TypeHandler(Update, self.gate), group=-1)
+        app.add_handler(CommandHandler("start", self.start, filters=new))
+        app.add_handler(CommandHandler("help", self.help, filters=new))
+        app.add_handler(CommandHandler("sources", self.sources, filters=new))
+        app.add_handler(CommandHandler("ask", self.ask, filters=new))
+        app.add_handler(CommandHandler("reload", self.reload, filters=new))
+        private = filters.ChatType.PRIVATE & new
+        groups = filters.ChatType.GROUPS & new
+        app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.private_text))
+        app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
+        app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, self.group_text))
+        app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
+        app.add_handler(InlineQueryHandler(self.inline))
+        app.add_error_handler(self.on_error)
+        return app
+
+    async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Register the command menu and say what is being served."""
+        try:
+            await app.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:
+            log.warning("could not register the command menu: %s", exc)
+        data = self.service.data
+        log.warning(
+            "serving @%s: %d articles, %d sentences",
+            app.bot.username,
+            len(data.manifest.documents),
+            data.manifest.sentence_count,
+        )
+
+    # --- gate: allowed chats ----------------------------------------------------------------------
+
+    async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stop updates from chats outside ALLOWED_CHAT_IDS; each such chat hears one refusal."""
+        allowed = self.settings.allowed_chat_ids
+        if not allowed:
+            return
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        if chat_id is None and update.effective_user:
+            chat_id = update.effective_user.id  # inline queries have no chat; the user's private chat stands in
+        if chat_id in allowed:
+            return
+        if update.inline_query:
+            await _best_effort(update.inline_query.answer([], cache_time=0, is_personal=True))
+        elif update.callback_query:
+            await _best_effort(update.callback_query.answer(NOT_ALLOWED))
+        elif update.effective_message and chat_id is not None and chat_id not in self._refused_chats:
+            self._refused_chats.add(chat_id)
+            message = update.effective_message
+            await send(message.get_bot(), chat_id, escape(NOT_ALLOWED), reply_to=message.message_id)
+        raise ApplicationHandlerStop
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """What the bot knows, in two lines, with an example question."""
+        docs = self.service.sources()
+        titles = "; ".join(doc.title for doc in docs[:3]) + ("; …" if len(docs) > 3 else "")
+        text = (
+            f"I answer questions about {len(docs)} news article{'s' if len(docs) != 1 else ''} "
+            f"({escape(titles)}) by quoting the sentences that answer them, with sources.\n"
+            f"Try: <i>{escape(EXAMPLE)}</i>  (/help for more)"
+        )
+        await self._reply(update, text)
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """How to ask, in private chats, groups and inline."""
+        await self._reply(update, escape(HELP.format(username=context.bot.username)))
+
+    async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every article with its date and sentence count."""
+        await self._reply(update, escape(sources_text(self.service.sources())))
+
+    async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/ask QUESTION, anywhere."""
+        question = " ".join(context.args or [])
+        if not question.strip():
+            await self._reply(update, escape(f"Usage: /ask QUESTION, for example /ask {EXAMPLE}"))
+            return
+        await self._answer(update, context, question)
+
+    async def reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Admins only: load the rebuilt index from disk; on failure keep serving the old one."""
+        user = update.effective_user
+        if user is None or user.id not in self.settings.admin_user_ids:
+            await self._reply(update, "Sorry, you are not allowed to do that.")
+            return
+        try:
+            data = await asyncio.to_thread(self.service.reload)
+        except EventBotError as exc:
+            log.warning("reload refused: %s", exc)
+            await self._reply(update, escape(f"Reload failed; still serving the previous index. {exc}"))
+            return
+        log.warning("reloaded: %d articles, %d sentences", len(data.manifest.documents), data.manifest.sentence_count)
+        await self._reply(update, f"Reloaded: {len(data.manifest.documents)} articles, {data.manifest.sentence_count} sentences.")
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command this bot does not have."""
+        await self._reply(update, "I don't know that command. /help lists what I can do.")
+
+    # --- messages ---------------------------------------------------------------------------------
+
+    async def private_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """In a private chat every text message is a question."""
+        assert update.effective_message is not None
+        await self._answer(update, context, update.effective_message.text or "")
+
+    async def group_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """In a group, answer only a reply to the bot or a message that mentions it."""
+        message = update.effective_message
+        assert message is not None
+        question = addressed_question(message, context.bot.username, context.bot.id)
+        if question is not None:
+            await self._answer(update, context, question)
+
+    async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice, files, locations: ask for text."""
+        await self._reply(update, TEXT_ONLY)
+
+    async def inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """@bot QUESTION in any chat: the top answers as results to pick from."""
+        query = update.inline_query
+        assert query is not None
+        if not query.query.strip():
+            await query.answer([], cache_time=0)
+            return
+        user = query.from_user
+        if not self.rate.allow(user.id):
+            await query.answer([], cache_time=0, is_personal=True)
+            return
+        try:
+            answer = await self.batcher.answer(query.query)
+        except BadQuestionError:
+            await query.answer([], cache_time=0)
+            return
+        results = []
+        if answer.answered:
+            for number, hit in enumerate(answer.presented, start=1):
+                cite = citation(hit, number)
+                body = f"{escape(hit.sentence.text)}\n<i>{escape(cite)}</i>"
+                results.append(
+                    InlineQueryResultArticle(
+                        id=str(number),
+                        title=_shorten(hit.sentence.text, 100),
+                        description=cite,
+                        input_message_content=InputTextMessageContent(body[:TELEGRAM_LIMIT], parse_mode=ParseMode.HTML),
+                    )
+                )
+        else:
+            results.append(
+                InlineQueryResultArticle(
+                    id="none",
+                    title="The articles do not answer that.",
+                    description="Try rephrasing the question.",
+                    input_message_content=InputTextMessageContent(
+                        f"{escape(query.query[:200])}: the articles do not answer that."
+                    ),
+                )
+            )
+        await query.answer(results, cache_time=0, is_personal=True)
+
+    # --- the answer path --------------------------------------------------------------------------
+
+    async def _answer(self, update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        user = update.effective_user
+        if user is not None and not self.rate.allow(user.id):
+            await self._reply(update, SLOW_DOWN)
+            return
+        # The typing indicator is a courtesy: if it fails, the answer still goes out.
+        await _best_effort(context.bot.send_chat_action(message.chat_id, ChatAction.TYPING))
+        try:
+            answer = await self.batcher.answer(question)
+        except BadQuestionError:
+            await self._reply(update, "Please ask a question in words, for example: " + escape(EXAMPLE))
+            return
+        for i, text in enumerate(answer_html(answer)):
+            await send(context.bot, message.chat_id, text, reply_to=message.message_id if i == 0 else None)
+
+    async def _reply(self, update: Update, text: str) -> None:
+        message = update.effective_message
+        if message is not None:
+            await send(message.get_bot(), message.chat_id, text, reply_to=message.message_id)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the traceback; tell the user briefly; keep running."""
+        log.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat and update.effective_message:
+            await _best_effort(send(context.bot, update.effective_chat.id, APOLOGY), quiet=True)
+
+
+def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
+    """The question in a group message addressed to the bot (mention or reply), without the mention."""
+    text = message.text or ""
+    mention = f"@{username}".lower()
+    mentioned = False
+    for entity in message.entities or ():
+        if entity.type == MessageEntityType.MENTION:
+            if message.parse_entity(entity).lower() == mention:
+                mentioned = True
+        elif entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            mentioned = True
+    if not mentioned and mention in text.lower():
+        mentioned = True
+    replied = message.reply_to_message is not None and (
+        message.reply_to_message.from_user is not None and message.reply_to_message.from_user.id == bot_id
+    )
+    if not (mentioned or replied):
+        return None
+    cleaned = _strip_mention(text, mention)
+    return cleaned if cleaned.strip() else None
+
+
+def _strip_mention(text: str, mention: str) -> str:
+    lowered = text.lower()
+    while (at := lowered.find(mention)) >= 0:
+        text = text[:at] + text[at + len(mention) :]
+        lowered = text.lower()
+    return " ".join(text.split())
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Telegram said the request failed (5xx, dropped connection): safe to send again.
+
+    A time-out is not retried: the message may have been delivered, and a second copy is worse than none.
+    Flood limits (429 with retry_after) are retried by AIORateLimiter.
+    """
+    return isinstance(exc, NetworkError) and not isinstance(exc, TimedOut | RetryAfter)
+
+
+async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None) -> None:
+    """Send one HTML message, retrying with back-off where that cannot duplicate it."""
+    reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(_retryable),
+        stop=stop_after_attempt(4),
+        wait=wait_exponential(multiplier=0.25, max=4),
+        reraise=True,
+    ):
+        with attempt:
+            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply)
+
+
+async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:
+    """Await a call whose failure must not stop the answer (typing indicator, apologies)."""
+    try:
+        await call
+    except TelegramError as exc:
+        if not quiet:
+            log.warning("Telegram call failed, going on: %s", exc)
+
+
+def run_telegram(settings: Settings, service: QAService) -> int:
+    """Long polling, or a webhook when WEBHOOK_URL is set; returns when stopped (Ctrl-C, SIGTERM)."""
+    app = TelegramFrontEnd(settings, service).build()
+    if settings.webhook_url:
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+            secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

@@ -1,0 +1,275 @@
+"""The real bot, started the way `make run` starts it, against the Bot API double over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from index.builder import build
+from index.embedder import Embedder
+from index.settings import Settings
+from tests.conftest import SEED
+from tests.telegram_double import BOT, BotApiDouble, html_problem, inline_update, sticker_update, text_update
+
+TOKEN = "123456789:AAE-secret-test-token_DoNotLeak"
+ADMIN = 42
+RATE_LIMIT = 6
+HYATT = "Grand Hyatt Hotel"
+CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
+# Chats and users the tests use; everything else is outside ALLOWED_CHAT_IDS.
+ALLOWED = [*range(1000, 1100), *range(-1100, -1000)]
+
+
+@dataclass
+class Bot:
+    double: BotApiDouble
+    process: subprocess.Popen[bytes]
+    log_file: Path
+    output: Path
+    seeds: Path
+    index_dir: Path
+    messages: Iterator[int]
+
+    def ask(self, chat_id: int, text: str, *, user_id: int | None = None, reply_to_bot: int | None = None) -> int:
+        message_id = next(self.messages)
+        self.double.push(text_update(chat_id, user_id or chat_id, message_id, text, reply_to_bot=reply_to_bot))
+        return message_id
+
+    def replies(self, chat_id: int, message_id: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait for the reply to one message; returns every message sent to that chat since."""
+
+        def found() -> list[dict[str, Any]]:
+            return [m for m in self.double.sent(chat_id=chat_id) if _reply_to(m) == message_id]
+
+        self.double.wait_for(found, timeout)
+        time.sleep(0.3)  # a reply split over several messages: let the rest arrive
+        return self.double.sent(chat_id=chat_id)
+
+
+def _reply_to(message: dict[str, Any]) -> int | None:
+    reply = message.get("reply_parameters")
+    if isinstance(reply, str):
+        reply = json.loads(reply)
+    return reply.get("message_id") if isinstance(reply, dict) else None
+
+
+def _counter(start: int) -> Iterator[int]:
+    while True:
+        yield start
+        start += 1
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Bot]:
+    home = tmp_path_factory.mktemp("telegram")
+    seeds = home / "seeds"
+    seeds.mkdir()
+    shutil.copy(SEED, seeds / SEED.name)
+    index_dir = home / "index"
+    build(Settings(seeds_dir=seeds, index_dir=index_dir, log_file=None), lambda: real_embedder)
+    double = BotApiDouble(TOKEN)
+    base_url = double.start()
+    log_file, output = home / "bot.log", home / "output.txt"
+    env = {
+        **os.environ,
+        "SEEDS_DIR": str(seeds),
+        "INDEX_DIR": str(index_dir),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": base_url,
+        "TELEGRAM_TIMEOUT": "2",
+        "ADMIN_USER_IDS": str(ADMIN),
+        "ALLOWED_CHAT_IDS": ",".join(map(str, [*ALLOWED, ADMIN])),
+        "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
+        "LOG_LEVEL": "DEBUG",
+        "LOG_FILE": str(log_file),
+    }
+    with open(output, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=home, env=env, stdout=sink, stderr=sink)
+    try:
+        double.wait_for(lambda: double.all_calls("getUpdates"), timeout=120)
+        yield Bot(double, process, log_file, output, seeds, index_dir, _counter(1))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        double.stop()
+
+
+def test_start_up_registers_commands_and_logs_counts(bot: Bot) -> None:
+    (commands,) = bot.double.sent("setMyCommands")
+    assert [c["command"] for c in commands["commands"]] == ["start", "help", "sources", "ask"]
+    assert "1 articles, 21 sentences" in bot.log_file.read_text()
+
+
+def test_private_question_is_answered_with_sentence_and_citation(bot: Bot) -> None:
+    message_id = bot.ask(1001, "Where was K-Defense Day held?")
+    (reply,) = bot.replies(1001, message_id)
+    assert HYATT in reply["text"] and CITATION in reply["text"]
+    assert reply["parse_mode"] == "HTML" and html_problem(reply["text"]) is None
+    assert bot.double.sent("sendChatAction", chat_id=1001, action="typing")
+
+
+def test_off_topic_question_is_declined_plainly(bot: Bot) -> None:
+    message_id = bot.ask(1002, "What is the capital of France?")
+    (reply,) = bot.replies(1002, message_id)
+    assert "do not answer" in reply["text"] and "/sources" in reply["text"]
+
+
+def test_start_help_and_sources(bot: Bot) -> None:
+    (start,) = bot.replies(1003, bot.ask(1003, "/start"))
+    assert "1 news article" in start["text"] and "Where was K-Defense Day held?" in start["text"]
+    help_id = bot.ask(1003, "/help")
+    help_text = bot.replies(1003, help_id)[-1]["text"]
+    assert "/ask" in help_text and "@event_test_bot" in help_text
+    sources_id = bot.ask(1003, "/sources")
+    sources = bot.replies(1003, sources_id)[-1]["text"]
+    assert "President Lee vows to make Korea a global defense industry powerhouse (2025-07-08, 21 sentences)" in sources
+
+
+def test_ask_in_a_group_and_silence_otherwise(bot: Bot) -> None:
+    group = -1001
+    ignored = bot.ask(group, "Where was K-Defense Day held?", user_id=1004)
+    asked = bot.ask(group, "/ask@event_test_bot How much is the Poland tank deal worth?", user_id=1004)
+    replies = bot.replies(group, asked)
+    assert any("9 trillion won" in r["text"] for r in replies)
+    time.sleep(0.5)
+    assert not [m for m in bot.double.sent(chat_id=group) if _reply_to(m) == ignored]
+
+
+def test_group_mention_and_reply_to_the_bot_are_answered(bot: Bot) -> None:
+    group = -1002
+    mentioned = bot.ask(group, "@event_test_bot where was K-Defense Day held?", user_id=1005)
+    assert HYATT in bot.replies(group, mentioned)[0]["text"]
+    replied = bot.ask(group, "And which country bought the K-2 tanks?", user_id=1005, reply_to_bot=10_001)
+    assert any("Poland" in r["text"] for r in bot.replies(group, replied) if _reply_to(r) == replied)
+
+
+def test_ask_without_a_question_gets_usage(bot: Bot) -> None:
+    (reply,) = bot.replies(1006, bot.ask(1006, "/ask"))
+    assert reply["text"].startswith("Usage: /ask QUESTION")
+
+
+def test_sticker_gets_a_request_for_text(bot: Bot) -> None:
+    message_id = next(bot.messages)
+    bot.double.push(sticker_update(1007, 1007, message_id))
+    (reply,) = bot.replies(1007, message_id)
+    assert reply["text"] == "Please send your question as text."
+
+
+def test_inline_query_offers_answers_with_citations(bot: Bot) -> None:
+    bot.double.push(inline_update(1008, "inline-1", "Where was K-Defense Day held?"))
+    (call,) = bot.double.wait_for(lambda: bot.double.sent("answerInlineQuery", inline_query_id="inline-1"))
+    results = call["results"]
+    assert HYATT in results[0]["title"] + results[0]["input_message_content"]["message_text"]
+    assert results[0]["description"].startswith("[1] President Lee vows")
+    assert html_problem(results[0]["input_message_content"]["message_text"]) is None
+
+
+def test_reload_by_admin_and_by_a_stranger(bot: Bot) -> None:
+    (refused,) = bot.replies(1009, bot.ask(1009, "/reload"))
+    assert "not allowed" in refused["text"]
+    (done,) = bot.replies(ADMIN, bot.ask(ADMIN, "/reload"))
+    assert done["text"] == "Reloaded: 1 articles, 21 sentences."
+
+
+def test_long_question_is_answered_within_telegram_limits(bot: Bot) -> None:
+    question = ("Where was K-Defense Day held? " * 200)[:5000]
+    replies = bot.replies(1010, bot.ask(1010, question))
+    assert any(HYATT in r["text"] for r in replies)
+    assert any("only its first" in r["text"] for r in replies)
+    assert all(len(r["text"]) <= 4096 and html_problem(r["text"]) is None for r in replies)
+
+
+@pytest.mark.parametrize("question", ["<b>Where</b> was K-Defense Day held? & </a>", "<script>alert(1)</script> & &amp; <<>>"])
+def test_html_in_questions_never_breaks_a_reply(bot: Bot, question: str) -> None:
+    replies = bot.replies(1011, bot.ask(1011, question))
+    assert all(html_problem(r["text"]) is None for r in replies)
+    failed = [
+        c for c in bot.double.all_calls("sendMessage") if c.params.get("chat_id") == 1011 and "Sorry" in str(c.params.get("text"))
+    ]
+    assert not failed
+
+
+def test_rate_limit_is_polite(bot: Bot) -> None:
+    ids = [bot.ask(1012, f"Question {n} about the tanks for Poland?") for n in range(RATE_LIMIT + 1)]
+    for message_id in ids:
+        bot.replies(1012, message_id)
+    texts = [m["text"] for m in bot.double.sent(chat_id=1012)]
+    assert sum("faster than I can answer" in t for t in texts) == 1
+    assert len(texts) == RATE_LIMIT + 1
+
+
+def test_chat_outside_allowed_chats_gets_one_refusal(bot: Bot) -> None:
+    stranger = 5555
+    first = bot.ask(stranger, "Where was K-Defense Day held?")
+    bot.replies(stranger, first)
+    bot.ask(stranger, "And again?")
+    time.sleep(1.0)
+    (only,) = bot.double.sent(chat_id=stranger)
+    assert only["text"] == "Sorry, this bot is not available in this chat."
+    bot.double.push(inline_update(stranger, "inline-stranger", "Where was K-Defense Day held?"))
+    (call,) = bot.double.wait_for(lambda: bot.double.sent("answerInlineQuery", inline_query_id="inline-stranger"))
+    assert call["results"] == []
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "502", "drop"])
+def test_send_faults_are_retried_and_the_answer_goes_out_once(bot: Bot, fault: str) -> None:
+    chat = 1020 + ["429", "500", "502", "drop"].index(fault)
+    bot.double.fail_next("sendMessage", fault)
+    (reply,) = bot.replies(chat, bot.ask(chat, "Where was K-Defense Day held?"))
+    assert HYATT in reply["text"]
+    attempts = [c for c in bot.double.all_calls("sendMessage") if c.params.get("chat_id") == chat]
+    assert len(attempts) == 2 and not attempts[0].delivered and attempts[1].delivered
+
+
+@pytest.mark.parametrize("fault", ["slow", "badjson"])
+def test_ambiguous_send_failures_are_not_repeated(bot: Bot, fault: str) -> None:
+    """A time-out or an unreadable answer may hide a delivered message: sending again could duplicate it."""
+    chat = 1030 + ["slow", "badjson"].index(fault)
+    bot.double.fail_next("sendMessage", fault)
+    message_id = bot.ask(chat, "Where was K-Defense Day held?")
+    bot.replies(chat, message_id)
+    time.sleep(bot.double.slow_seconds + 1)
+    answers = [m for m in bot.double.sent(chat_id=chat) if HYATT in m["text"]]
+    assert len(answers) == 1
+    # and the bot is still serving
+    (reply,) = [m for m in bot.replies(chat, bot.ask(chat, "Which country bought K-2 tanks?")) if "Poland" in m["text"]]
+    assert reply
+
+
+def test_typing_failure_does_not_stop_the_answer(bot: Bot) -> None:
+    bot.double.fail_next("sendChatAction", "500", "500", "500", "500")
+    (reply,) = bot.replies(1040, bot.ask(1040, "Where was K-Defense Day held?"))
+    assert HYATT in reply["text"]
+
+
+def test_polling_survives_get_updates_errors(bot: Bot) -> None:
+    bot.double.fail_next("getUpdates", "500", "502", "badjson", "drop")
+    (reply,) = bot.replies(1041, bot.ask(1041, "Where was K-Defense Day held?"), timeout=60)
+    assert HYATT in reply["text"]
+    assert bot.process.poll() is None
+
+
+def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:
+    # Runs last in this module: by now the bot has logged a whole session at DEBUG, faults included.
+    bot.ask(1042, "Where was K-Defense Day held?")
+    time.sleep(1.0)
+    captured = bot.log_file.read_text() + bot.output.read_text(errors="replace")
+    assert "getUpdates" in captured or "sendMessage" in captured  # the log really covers the HTTP traffic
+    assert TOKEN not in captured
+    assert TOKEN.split(":")[1] not in captured
+    for call in bot.double.sent():
+        assert TOKEN not in call["text"]
+    assert BOT["username"]
