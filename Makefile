@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint build clean
+.PHONY: install run test test-load lint build bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ build: $(STAMP)
 	$(BIN)/eventbot build
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not load"
+
+test-load: $(STAMP)
+	$(BIN)/python -m pytest -q -s -m load
+
+bench: $(STAMP)
+	$(BIN)/eventbot bench --plot docs/bench.png --output docs/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot index tests

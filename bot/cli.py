@@ -90,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=Path, default=None, metavar="DIR", help="build a temporary index from DIR instead")
     p.set_defaults(handler=cmd_eval)
 
+    p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
+    p.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="articles to measure with (default SEEDS_DIR)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
+    p.add_argument("--output", type=Path, default=Path(".eventbot/bench.json"), metavar="FILE", help="where the JSON is written")
+    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw latency distributions and the build curve")
+    p.add_argument("--scale", type=_positive_count, default=None, metavar="N", help="synthetic mode: N generated sentences")
+    p.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test, not a measurement)")
+    p.set_defaults(handler=cmd_bench)
+
     p = sub.add_parser("run", help="the main job: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the console")
     p.set_defaults(handler=cmd_run)
 
@@ -105,6 +114,16 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if not 1 <= number <= 100:
         raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return number
+
+
+def _positive_count(value: str) -> int:
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 100 <= number <= 50_000_000:
+        raise argparse.ArgumentTypeError("must be between 100 and 50,000,000")
     return number
 
 
@@ -190,6 +209,27 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"file": str(args.file), **report.as_dict()}))
     else:
         print(format_report(str(args.file), report))
+    return 0
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the benchmark; print a table (or JSON), write JSON, optionally draw the picture."""
+    from bot import bench
+
+    if args.scale is not None:
+        results = bench.run_scale(settings, args.scale, quick=args.quick)
+    else:
+        corpus = args.corpus or settings.seeds_dir
+        if not corpus.is_dir():
+            raise EventBotError(f"corpus folder {corpus} does not exist")
+        results = bench.run(settings, corpus, quick=args.quick)
+    command = "eventbot bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "eventbot bench"
+    results["command"] = command.strip()
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if args.plot is not None and "build_curve" in results:
+        bench.plot(results, args.plot)
+    print(json.dumps(results) if args.json else f"{bench.table(results)}\n\n(command: {results['command']})")
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,9 +21,9 @@ from index.splitter import split_document
 log = logging.getLogger(__name__)
 
 # Bump when splitting or what is embedded changes: older indexes are then rebuilt in full.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 # Above this many sentences a flat (exact) search gets slow enough that HNSW pays off.
-HNSW_FROM = 200_000
+HNSW_FROM = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,9 @@ class BuildPlan:
     removed: tuple[str, ...]
     unchanged: tuple[str, ...]
     reason: str | None  # why a full rebuild is needed, if it is
+    # Set when the index on disk is damaged or was built for another model: `eventbot build` rebuilds,
+    # but the answering commands refuse to start, since an operator should look at it first.
+    fault: str | None = None
 
     @property
     def up_to_date(self) -> bool:
@@ -72,13 +75,14 @@ class BuildReport:
 def plan_build(settings: Settings) -> BuildPlan:
     """Compare the seeds with the manifest; reads files and the manifest only, never the model."""
     loaded = load_documents(settings.seeds_dir)
-    reason = None
+    reason = fault = None
     try:
         manifest = store.read_manifest(settings.index_dir)
     except EventBotError as exc:
-        manifest, reason = None, f"the old index is unusable ({exc})"
+        manifest, reason, fault = None, f"the old index is unusable ({exc})", str(exc)
     if manifest is not None and manifest.model != settings.embedding_model:
         reason = f"EMBEDDING_MODEL changed from {manifest.model!r}"
+        fault = f"index was built with model {manifest.model!r} but EMBEDDING_MODEL is {settings.embedding_model!r}; {store.FIX}"
         manifest = None
     elif manifest is not None and manifest.pipeline != PIPELINE_VERSION:
         reason = "the index was built by another version of eventbot"
@@ -97,6 +101,7 @@ def plan_build(settings: Settings) -> BuildPlan:
         removed=tuple(d for d in old if d not in new),
         unchanged=tuple(d for d in new if d in old and old[d] == new[d]),
         reason=reason,
+        fault=fault,
     )
 
 
@@ -130,9 +135,15 @@ def build(
     started = time.perf_counter()
     plan = plan or plan_build(settings)
     if plan.up_to_date:
-        manifest = store.read_manifest(settings.index_dir)
-        count = manifest.sentence_count if manifest else 0
-        return BuildReport(plan, count, 0, time.perf_counter() - started)
+        # The manifest agrees with the seeds; make sure the files behind it load too, so that
+        # `eventbot build` really is the fix for every "damaged" message it is named in.
+        try:
+            data = store.load_index(settings.index_dir, model=settings.embedding_model)
+        except EventBotError as exc:
+            log.warning("rebuilding in full: %s", exc)
+            plan = replace(plan, reason=f"the old index is unusable ({exc})", fault=str(exc))
+        else:
+            return BuildReport(plan, data.manifest.sentence_count, 0, time.perf_counter() - started)
 
     parts: dict[str, _Part] = {}
     if plan.unchanged and plan.reason is None:

@@ -57,19 +57,22 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(location, device="cpu")
+            self.sentence_transformer = SentenceTransformer(location, device="cpu")
         except Exception as exc:  # any loader failure means the same thing to an operator
             log.debug("model load failed", exc_info=True)
             where = "folder" if Path(location).exists() else "name (not a local folder, and not cached)"
             raise ModelLoadError(
                 f"cannot load embedding model {model_name!r} from that {where}: {type(exc).__name__}; check EMBEDDING_MODEL"
             ) from None
-        dimension_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension_of = (
+            getattr(self.sentence_transformer, "get_embedding_dimension", None)
+            or self.sentence_transformer.get_sentence_embedding_dimension
+        )
         dimension = dimension_of()
         if dimension is None:
             raise ModelLoadError(f"model {model_name!r} does not say its embedding dimension")
         self.dimension = int(dimension)
-        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.max_tokens = int(self.sentence_transformer.max_seq_length or 256)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed in batches; a progress bar appears only when it takes more than a moment."""
@@ -81,12 +84,33 @@ class SentenceTransformerEmbedder:
         with tqdm(total=len(texts), unit="sentence", desc="embedding", delay=1.0, disable=not progress or None) as bar:
             for begin in range(0, len(texts), BATCH_SIZE):
                 batch = list(texts[begin : begin + BATCH_SIZE])
-                vectors = self._model.encode(batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True)
+                vectors = self.sentence_transformer.encode(
+                    batch, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True
+                )
                 parts.append(np.asarray(vectors, dtype=np.float32))
                 bar.update(len(batch))
         return np.ascontiguousarray(np.vstack(parts))
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The embedder the settings ask for, loaded now (slow: seconds)."""
-    return SentenceTransformerEmbedder(settings.embedding_model)
+    """The embedder EMBEDDING_BACKEND asks for, loaded now.
+
+    `onnx` and `auto` use the ONNX export in MODEL_CACHE_DIR, making it first if it is missing (that
+    once needs torch, about ten seconds). `auto` falls back to sentence-transformers, with a warning,
+    when the model cannot be exported; `onnx` reports it instead.
+    """
+    if settings.embedding_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embedding_model)
+    from index import onnx_backend
+
+    folder = onnx_backend.export_folder(settings.model_cache_dir, settings.embedding_model)
+    try:
+        if not onnx_backend.is_exported(folder, settings.embedding_model):
+            log.warning("exporting %s to ONNX for fast answers (once)", settings.embedding_model)
+            onnx_backend.export(SentenceTransformerEmbedder(settings.embedding_model), folder)
+        return onnx_backend.OnnxEmbedder(settings.embedding_model, folder)
+    except ModelLoadError as exc:
+        if settings.embedding_backend == "onnx":
+            raise
+        log.warning("using sentence-transformers on torch: %s", exc)
+        return SentenceTransformerEmbedder(settings.embedding_model)

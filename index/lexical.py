@@ -36,9 +36,18 @@ def stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
+
+
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop words out, stemmed: the same for documents and questions."""
-    return bm25s.tokenize(list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)  # type: ignore[return-value]
+    """Lower-cased, stop words out, stemmed: the same for documents and questions.
+
+    The same steps as `bm25s.tokenize`, without its per-call progress-bar and vocabulary set-up,
+    which cost more than the tokenizing itself for one question.
+    """
+    stop = stopwords()
+    stem = _stemmer().stemWords
+    return [stem([t for t in _TOKEN.findall(text.lower()) if t not in stop]) for text in texts]
 
 
 class Lexical:
@@ -83,9 +92,8 @@ class Lexical:
     def size(self) -> int:
         return int(self.sentence_model.scores["num_docs"])
 
-    def scores(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every sentence, and of its paragraph, for one question (zeros when no word matches)."""
-        tokens = tokenize([question])[0]
+    def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 of every sentence, and of its paragraph, for one tokenized question (zeros when no word matches)."""
         return self._scores(self.sentence_model, tokens), self._scores(self.context_model, tokens)
 
     def _scores(self, model: bm25s.BM25, tokens: list[str]) -> np.ndarray:
@@ -94,9 +102,9 @@ class Lexical:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(model.get_scores(known), dtype=np.float32)
 
-    def coverage(self, question: str, document_of_row: np.ndarray, document: int) -> float:
+    def coverage(self, tokens: list[str], document_of_row: np.ndarray, document: int) -> float:
         """Share of the question's content words (stemmed) that occur anywhere in one document."""
-        tokens = set(tokenize([question])[0])
+        tokens = list(dict.fromkeys(tokens))
         if not tokens:
             return 0.0
         index = self.sentence_model.scores

@@ -16,7 +16,7 @@ import numpy as np
 
 from index.answer_type import expected_type
 from index.decline import confidence
-from index.lexical import Lexical
+from index.lexical import Lexical, tokenize
 from index.records import Hit
 from index.store import IndexData
 
@@ -86,10 +86,11 @@ class Searcher:
         total = len(data.sentences)
         lexical: np.ndarray | None
         lexical_context: np.ndarray | None
+        tokens = tokenize([question])[0]
         if mode == "bm25":  # the baseline: plain BM25 over the sentences alone
-            lexical, lexical_context = self._plain_bm25().scores(question)
+            lexical, lexical_context = self._plain_bm25().scores(tokens)
         elif mode == "hybrid":
-            lexical, lexical_context = data.lexical.scores(question)
+            lexical, lexical_context = data.lexical.scores(tokens)
         else:
             lexical = lexical_context = None
         if total <= EXACT_LIMIT:
@@ -138,7 +139,7 @@ class Searcher:
             rows=tuple(int(rows[c]) for c in chosen),
             scores=tuple(float(fused[c]) for c in chosen),
             confidences=tuple(
-                confidence(float(similarity[c]), len(unknown), self._coverage(question, int(rows[c]))) for c in chosen
+                confidence(float(similarity[c]), len(unknown), self._coverage(tokens, int(rows[c]))) for c in chosen
             ),
             unknown_names=unknown,
         )
@@ -149,8 +150,8 @@ class Searcher:
             self._plain = Lexical.build(texts, texts)
         return self._plain
 
-    def _coverage(self, question: str, row: int) -> float:
-        return self.data.lexical.coverage(question, self._document_of_row, int(self._document_of_row[row]))
+    def _coverage(self, tokens: list[str], row: int) -> float:
+        return self.data.lexical.coverage(tokens, self._document_of_row, int(self._document_of_row[row]))
 
     def _clause_scores(self, rows: np.ndarray, q: np.ndarray, dense: np.ndarray) -> np.ndarray:
         """For each row, the best similarity of the question to the sentence or any of its clauses."""

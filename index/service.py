@@ -26,6 +26,8 @@ def ensure_index(settings: Settings, embedder: Callable[[], Embedder], notify: C
         notify(f"warning: {warning}")
     if plan.up_to_date:
         return None
+    if plan.fault is not None:
+        raise store.IndexDamagedError(plan.fault)
     if store.current_build(settings.index_dir) is None:
         notify(f"No index yet: building it from {settings.seeds_dir} (once).")
     else:

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".eventbot/index")
     embedding_model: str = PACKAGED_MODEL
     embedding_backend: str = "auto"
+    model_cache_dir: Path = Path(".eventbot/models")
     top_k: int = Field(default=3, ge=1, le=20)
     decline_threshold: float = Field(default=0.3, ge=-10.0, le=10.0)
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
@@ -34,6 +35,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_timeout: float = Field(default=10.0, gt=0, le=300)
+    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=10_000)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"

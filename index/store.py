@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 FIX = "run `eventbot build` to rebuild it"
+# HNSW graph parameters: measured with `eventbot bench --scale` (README, "Scale").
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 640
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +76,9 @@ def build_ann(vectors: np.ndarray, index_type: str) -> Any:
     dimension = vectors.shape[1]
     ann: Any
     if index_type == "hnsw":
-        ann = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-        ann.hnsw.efConstruction = 80
-        ann.hnsw.efSearch = 128
+        ann = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        ann.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        ann.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         ann = faiss.IndexFlatIP(dimension)
     if len(vectors):
@@ -220,7 +222,10 @@ def _read_faiss(path: Path) -> Any:
     if not os.access(path, os.R_OK):
         raise IndexDamagedError(f"index file {path} is not readable (permissions); {FIX}")
     try:
-        return faiss.read_index(str(path))
+        ann = faiss.read_index(str(path))
+        if hasattr(ann, "hnsw"):
+            ann.hnsw.efSearch = HNSW_EF_SEARCH  # a search-time setting: this version's, not the builder's
+        return ann
     except Exception:  # faiss raises RuntimeError with C++ text; the operator needs the file name
         log.debug("faiss read failed", exc_info=True)
         raise IndexDamagedError(f"index file {path} is damaged; {FIX}") from None

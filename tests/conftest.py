@@ -37,10 +37,21 @@ def real_embedder() -> Embedder:
     return SentenceTransformerEmbedder(PACKAGED_MODEL)
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
+    """One ONNX export of the packaged model for the whole run (each export costs seconds)."""
+    from index import onnx_backend
+
+    folder = tmp_path_factory.mktemp("models")
+    onnx_backend.export(real_embedder, onnx_backend.export_folder(folder, PACKAGED_MODEL))
+    return folder
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's .env or environment settings."""
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """No test reads the developer's .env or environment settings; all share one ONNX export."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(model_cache))
     for name in (
         "SEEDS_DIR",
         "INDEX_DIR",

@@ -284,7 +284,8 @@ class BotApiDouble:
             if offset:
                 self._confirmed = max(self._confirmed, offset - 1)
             while True:
-                ready = [u for u in self._updates if u["update_id"] >= offset][:limit]
+                # As Telegram does: a confirmed update is gone for good, whatever offset comes later.
+                ready = [u for u in self._updates if u["update_id"] >= offset and u["update_id"] > self._confirmed][:limit]
                 remaining = deadline - time.monotonic()
                 if ready or remaining <= 0:
                     return ready
@@ -368,5 +369,18 @@ def inline_update(user_id: int, query_id: str, query: str) -> dict[str, Any]:
             "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
             "query": query,
             "offset": "",
+        }
+    }
+
+
+def callback_update(chat_id: int, query_id: str) -> dict[str, Any]:
+    chat = {"id": chat_id, "type": "private", "first_name": "Someone"}
+    return {
+        "callback_query": {
+            "id": query_id,
+            "from": {"id": chat_id, "is_bot": False, "first_name": f"User{chat_id}"},
+            "chat_instance": "ci",
+            "data": "button",
+            "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "old"},
         }
     }

@@ -2,109 +2,44 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from index.builder import build
 from index.embedder import Embedder
-from index.settings import Settings
-from tests.conftest import SEED
-from tests.telegram_double import BOT, BotApiDouble, html_problem, inline_update, sticker_update, text_update
+from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
+from tests.telegram_double import BOT, callback_update, html_problem, inline_update, sticker_update
+from tests.test_quality import AIR_SHOW
+from tests.test_reliability import BAD_INPUTS
 
-TOKEN = "123456789:AAE-secret-test-token_DoNotLeak"
 ADMIN = 42
 RATE_LIMIT = 6
 HYATT = "Grand Hyatt Hotel"
 CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
 # Chats and users the tests use; everything else is outside ALLOWED_CHAT_IDS.
-ALLOWED = [*range(1000, 1100), *range(-1100, -1000)]
-
-
-@dataclass
-class Bot:
-    double: BotApiDouble
-    process: subprocess.Popen[bytes]
-    log_file: Path
-    output: Path
-    seeds: Path
-    index_dir: Path
-    messages: Iterator[int]
-
-    def ask(self, chat_id: int, text: str, *, user_id: int | None = None, reply_to_bot: int | None = None) -> int:
-        message_id = next(self.messages)
-        self.double.push(text_update(chat_id, user_id or chat_id, message_id, text, reply_to_bot=reply_to_bot))
-        return message_id
-
-    def replies(self, chat_id: int, message_id: int, timeout: float = 30.0) -> list[dict[str, Any]]:
-        """Wait for the reply to one message; returns every message sent to that chat since."""
-
-        def found() -> list[dict[str, Any]]:
-            return [m for m in self.double.sent(chat_id=chat_id) if _reply_to(m) == message_id]
-
-        self.double.wait_for(found, timeout)
-        time.sleep(0.3)  # a reply split over several messages: let the rest arrive
-        return self.double.sent(chat_id=chat_id)
-
-
-def _reply_to(message: dict[str, Any]) -> int | None:
-    reply = message.get("reply_parameters")
-    if isinstance(reply, str):
-        reply = json.loads(reply)
-    return reply.get("message_id") if isinstance(reply, dict) else None
-
-
-def _counter(start: int) -> Iterator[int]:
-    while True:
-        yield start
-        start += 1
+ALLOWED = [*range(1000, 1100), *range(-1100, -1000), *range(2000, 2100)]
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Bot]:
-    home = tmp_path_factory.mktemp("telegram")
-    seeds = home / "seeds"
-    seeds.mkdir()
-    shutil.copy(SEED, seeds / SEED.name)
-    index_dir = home / "index"
-    build(Settings(seeds_dir=seeds, index_dir=index_dir, log_file=None), lambda: real_embedder)
-    double = BotApiDouble(TOKEN)
-    base_url = double.start()
-    log_file, output = home / "bot.log", home / "output.txt"
-    env = {
-        **os.environ,
-        "SEEDS_DIR": str(seeds),
-        "INDEX_DIR": str(index_dir),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": base_url,
-        "TELEGRAM_TIMEOUT": "2",
-        "ADMIN_USER_IDS": str(ADMIN),
-        "ALLOWED_CHAT_IDS": ",".join(map(str, [*ALLOWED, ADMIN])),
-        "RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
-        "LOG_LEVEL": "DEBUG",
-        "LOG_FILE": str(log_file),
-    }
-    with open(output, "wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=home, env=env, stdout=sink, stderr=sink)
+def bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, model_cache: Path) -> Iterator[Bot]:
+    bot = prepare_bot(
+        tmp_path_factory.mktemp("telegram"),
+        real_embedder,
+        model_cache,
+        ADMIN_USER_IDS=str(ADMIN),
+        ALLOWED_CHAT_IDS=",".join(map(str, [*ALLOWED, ADMIN])),
+        RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
+    )
     try:
-        double.wait_for(lambda: double.all_calls("getUpdates"), timeout=120)
-        yield Bot(double, process, log_file, output, seeds, index_dir, _counter(1))
+        bot.start()
+        yield bot
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        double.stop()
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
 
 
 def test_start_up_registers_commands_and_logs_counts(bot: Bot) -> None:
@@ -145,7 +80,7 @@ def test_ask_in_a_group_and_silence_otherwise(bot: Bot) -> None:
     replies = bot.replies(group, asked)
     assert any("9 trillion won" in r["text"] for r in replies)
     time.sleep(0.5)
-    assert not [m for m in bot.double.sent(chat_id=group) if _reply_to(m) == ignored]
+    assert not [m for m in bot.double.sent(chat_id=group) if reply_to(m) == ignored]
 
 
 def test_group_mention_and_reply_to_the_bot_are_answered(bot: Bot) -> None:
@@ -153,7 +88,7 @@ def test_group_mention_and_reply_to_the_bot_are_answered(bot: Bot) -> None:
     mentioned = bot.ask(group, "@event_test_bot where was K-Defense Day held?", user_id=1005)
     assert HYATT in bot.replies(group, mentioned)[0]["text"]
     replied = bot.ask(group, "And which country bought the K-2 tanks?", user_id=1005, reply_to_bot=10_001)
-    assert any("Poland" in r["text"] for r in bot.replies(group, replied) if _reply_to(r) == replied)
+    assert any("Poland" in r["text"] for r in bot.replies(group, replied) if reply_to(r) == replied)
 
 
 def test_ask_without_a_question_gets_usage(bot: Bot) -> None:
@@ -180,7 +115,7 @@ def test_inline_query_offers_answers_with_citations(bot: Bot) -> None:
 def test_reload_by_admin_and_by_a_stranger(bot: Bot) -> None:
     (refused,) = bot.replies(1009, bot.ask(1009, "/reload"))
     assert "not allowed" in refused["text"]
-    (done,) = bot.replies(ADMIN, bot.ask(ADMIN, "/reload"))
+    (done,) = answers_to(bot, ADMIN, bot.ask(ADMIN, "/reload"))
     assert done["text"] == "Reloaded: 1 articles, 21 sentences."
 
 
@@ -202,10 +137,12 @@ def test_html_in_questions_never_breaks_a_reply(bot: Bot, question: str) -> None
     assert not failed
 
 
-def test_rate_limit_is_polite(bot: Bot) -> None:
-    ids = [bot.ask(1012, f"Question {n} about the tanks for Poland?") for n in range(RATE_LIMIT + 1)]
-    for message_id in ids:
+def test_rate_limit_is_polite_and_says_so_once(bot: Bot) -> None:
+    ids = [bot.ask(1012, f"Question {n} about the tanks for Poland?") for n in range(RATE_LIMIT + 5)]
+    for message_id in ids[:RATE_LIMIT]:
         bot.replies(1012, message_id)
+    bot.double.wait_for(lambda: any("faster than I can answer" in m["text"] for m in bot.double.sent(chat_id=1012)))
+    time.sleep(0.5)
     texts = [m["text"] for m in bot.double.sent(chat_id=1012)]
     assert sum("faster than I can answer" in t for t in texts) == 1
     assert len(texts) == RATE_LIMIT + 1
@@ -260,6 +197,85 @@ def test_polling_survives_get_updates_errors(bot: Bot) -> None:
     (reply,) = bot.replies(1041, bot.ask(1041, "Where was K-Defense Day held?"), timeout=60)
     assert HYATT in reply["text"]
     assert bot.process.poll() is None
+
+
+TELEGRAM_INPUTS = [t for t in BAD_INPUTS if t.strip() and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
+
+
+@pytest.mark.parametrize("index", range(len(TELEGRAM_INPUTS)))
+def test_bad_input_over_telegram_gets_one_sensible_reply(bot: Bot, index: int) -> None:
+    chat = 2000 + index
+    text = TELEGRAM_INPUTS[index]
+    message_id = bot.ask(chat, text)
+    replies = [m for m in bot.replies(chat, message_id) if reply_to(m) == message_id]
+    assert replies
+    assert all(html_problem(r["text"]) is None and len(r["text"]) <= 4096 for r in replies)
+    assert not any(r["text"].startswith("Sorry, something went wrong") for r in replies)
+    if text.startswith("/"):
+        assert len(replies) == 1  # commands answer in one message
+
+
+def test_commands_and_callbacks_from_other_chats_are_refused(bot: Bot) -> None:
+    stranger = 6666
+    first = bot.ask(stranger, "/start")
+    (refusal,) = bot.replies(stranger, first)
+    assert refusal["text"] == "Sorry, this bot is not available in this chat."
+    bot.ask(stranger, "/help")
+    bot.double.push(callback_update(stranger, "cb-1"))
+    (answered,) = bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb-1"))
+    assert answered["text"] == "Sorry, this bot is not available in this chat."
+    time.sleep(0.5)
+    assert len(bot.double.sent(chat_id=stranger)) == 1
+
+
+def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot, real_embedder: Embedder) -> None:
+    from index import store
+
+    faiss_file = store.current_build(bot.index_dir) / "faiss.index"
+    good = faiss_file.read_bytes()
+    faiss_file.write_bytes(b"garbage")
+    try:
+        (reply,) = answers_to(bot, ADMIN, bot.ask(ADMIN, "/reload"))
+        assert reply["text"].startswith("Reload failed; still serving the previous index.")
+        assert "faiss.index is damaged" in reply["text"] and "eventbot build" in reply["text"]
+        (answer,) = bot.replies(1050, bot.ask(1050, "Where was K-Defense Day held?"))
+        assert HYATT in answer["text"]
+    finally:
+        faiss_file.write_bytes(good)
+
+
+def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot, real_embedder: Embedder) -> None:
+    from index.builder import build
+    from index.settings import Settings
+
+    chats = list(range(2060, 2070))
+    asked: list[tuple[int, int]] = []
+
+    def load() -> None:
+        for n in range(RATE_LIMIT):
+            for chat in chats:
+                asked.append((chat, bot.ask(chat, f"Where was K-Defense Day held? ({n})")))
+                time.sleep(0.01)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    (bot.seeds / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
+    report = build(Settings(seeds_dir=bot.seeds, index_dir=bot.index_dir, log_file=None), lambda: real_embedder)
+    assert report.plan.added == ("air-show",)
+    (reloaded,) = answers_to(bot, ADMIN, bot.ask(ADMIN, "/reload"), timeout=60)
+    assert reloaded["text"] == "Reloaded: 2 articles, 24 sentences."
+    worker.join()
+    for chat, message_id in asked:
+        bot.double.wait_for(
+            lambda chat=chat, message_id=message_id: [m for m in bot.double.sent(chat_id=chat) if reply_to(m) == message_id], 60
+        )
+    time.sleep(0.5)
+    for chat in chats:
+        replies = bot.double.sent(chat_id=chat)
+        assert len(replies) == RATE_LIMIT, chat  # exactly one reply per question
+        assert all(HYATT in r["text"] for r in replies)
+    (new,) = bot.replies(1051, bot.ask(1051, "How many visitors did the Seoul aerospace exhibition draw?"))
+    assert "50,000 visitors" in new["text"] and "Seoul air show opens, 2025-10-20" in new["text"]
 
 
 def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:

@@ -1,0 +1,127 @@
+"""The fast paths keep the answers: ONNX backend, index types, candidate search; and `bench` runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from index import onnx_backend, search, store
+from index.builder import build
+from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from index.errors import ModelLoadError
+from index.evaluate import load_questions
+from index.onnx_backend import OnnxEmbedder
+from index.service import QAService
+from index.settings import Settings
+from tests.conftest import REPO
+
+QUESTIONS = [q.question for q in load_questions(REPO / "eval" / "dev.jsonl")] + [
+    q.question for q in load_questions(REPO / "eval" / "article-tune.jsonl")
+]
+
+
+@pytest.fixture
+def onnx(settings: Settings, model_cache: Path) -> Embedder:
+    return load_embedder(settings.model_copy(update={"model_cache_dir": model_cache, "embedding_backend": "onnx"}))
+
+
+def test_onnx_vectors_match_sentence_transformers(onnx: Embedder, real_embedder: Embedder) -> None:
+    assert isinstance(onnx, OnnxEmbedder)
+    texts = QUESTIONS + ["word " * 600, "国防", "x"]
+    difference = np.max(np.abs(onnx.encode(texts) - real_embedder.encode(texts)))
+    assert difference < onnx_backend.TOLERANCE
+
+
+def test_onnx_answers_are_identical_to_the_reference(settings: Settings, onnx: Embedder, real_embedder: Embedder) -> None:
+    build(settings, lambda: real_embedder)
+    data = store.load_index(settings.index_dir, model=settings.embedding_model)
+    reference = QAService(settings, real_embedder, data).answer_many(QUESTIONS)
+    fast = QAService(settings, onnx, data).answer_many(QUESTIONS)
+    for a, b in zip(reference, fast, strict=True):
+        assert [h.sentence for h in a.hits] == [h.sentence for h in b.hits]
+        assert a.answered == b.answered
+
+
+def test_backend_setting_chooses_the_embedder(settings: Settings, model_cache: Path) -> None:
+    torch = load_embedder(settings.model_copy(update={"embedding_backend": "torch"}))
+    assert isinstance(torch, SentenceTransformerEmbedder)
+    auto = load_embedder(settings.model_copy(update={"model_cache_dir": model_cache}))
+    assert isinstance(auto, OnnxEmbedder)
+
+
+def test_damaged_export_falls_back_in_auto_and_is_reported_in_onnx(
+    settings: Settings, tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = tmp_path / "cache"
+    folder = onnx_backend.export_folder(cache, settings.embedding_model)
+    folder.parent.mkdir(parents=True)
+    import shutil
+
+    shutil.copytree(onnx_backend.export_folder(model_cache, settings.embedding_model), folder)
+    (folder / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="eventbot build"):
+        load_embedder(settings.model_copy(update={"model_cache_dir": cache, "embedding_backend": "onnx"}))
+    with caplog.at_level(logging.WARNING):
+        fallback = load_embedder(settings.model_copy(update={"model_cache_dir": cache}))
+    assert isinstance(fallback, SentenceTransformerEmbedder)
+    assert "using sentence-transformers" in caplog.text
+
+
+def test_index_type_is_chosen_recorded_and_overridable(settings: Settings, real_embedder: Embedder) -> None:
+    build(settings, lambda: real_embedder)
+    assert store.read_manifest(settings.index_dir).index_type == "flat"
+    hnsw = settings.model_copy(update={"index_type": "hnsw"})
+    report = build(hnsw, lambda: real_embedder)
+    assert report.plan.reason and "INDEX_TYPE" in report.plan.reason
+    data = store.load_index(hnsw.index_dir, model=hnsw.embedding_model)
+    assert data.manifest.index_type == "hnsw" and hasattr(data.ann, "hnsw")
+    answer = QAService(hnsw, real_embedder, data).answer("Where was K-Defense Day held?")
+    assert "Grand Hyatt" in answer.presented[0].sentence.text
+
+
+def test_candidate_search_agrees_with_exact_search(
+    settings: Settings, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(settings, lambda: real_embedder)
+    service = QAService(settings, real_embedder, store.load_index(settings.index_dir, model=settings.embedding_model))
+    exact = [a.hits[0].sentence for a in service.answer_many(QUESTIONS)]
+    monkeypatch.setattr(search, "EXACT_LIMIT", 5)  # every question now goes through FAISS + BM25 candidates
+    monkeypatch.setattr(search, "CANDIDATES", 8)
+    pooled = [a.hits[0].sentence for a in service.answer_many(QUESTIONS)]
+    assert sum(a == b for a, b in zip(exact, pooled, strict=True)) >= 0.9 * len(exact)
+
+
+def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output, picture = tmp_path / "bench.json", tmp_path / "bench.png"
+    assert main(["bench", "--quick", "--json", "--output", str(output), "--plot", str(picture)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    written = json.loads(output.read_text())
+    assert printed["answer_ms"] == written["answer_ms"]
+    for key in (
+        "floor_ms",
+        "answer_ms",
+        "concurrent_batched",
+        "concurrent_unbatched",
+        "startup_s",
+        "naive_startup_s",
+        "serving_rss_mb",
+        "build",
+    ):
+        assert key in written
+    assert written["build"]["one_changed_embedded"] == 22  # the changed article only
+    assert written["answer_ms"]["p50"] > 0 and written["serving_rss_mb"] > 0
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bench_scale_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--scale", "2000", "--quick", "--output", str(tmp_path / "s.json")]) == 0
+    table = capsys.readouterr().out
+    assert "| 2,000 | flat |" in table
+    result = json.loads((tmp_path / "s.json").read_text())
+    assert result["recall_at_10"] == 1.0  # flat search is exact
+    assert result["end_to_end_ms"]["p50"] > 0

@@ -1,0 +1,177 @@
+"""Nothing a user or operator does makes the bot crash: bad input, damaged index, broken seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.console import respond
+from index import loader, store
+from index.builder import build
+from index.embedder import Embedder
+from index.service import QAService
+from index.settings import Settings
+
+# At least 30 inputs a person can type (or a client can send), each with a sensible reply or a clear decline.
+BAD_INPUTS = [
+    "",
+    " ",
+    "\t\n  ",
+    "x",
+    "?",
+    "a" * 100_000,
+    "?!.,;:-",
+    "...",
+    "🚀🔥😀",
+    "🇰🇷🇵🇱",
+    "국방의 날 행사는 어디에서 열렸나요?",
+    "أين أقيم يوم الدفاع الكوري؟",
+    "Where 是 K-Defense Day ключ held?",
+    "\x00",
+    "abc\x00def",
+    "\x1b[31mred\x1b[0m",
+    "\x07\x08\x7f",
+    "\ud800",
+    "a\udfffb",
+    "<b>bold</b>",
+    "</a>",
+    "<script>alert(1)</script>",
+    "*_[]()~`",
+    "[link](http://example.com)",
+    "&amp; &lt; &",
+    "/",
+    "/unknown",
+    "/ask",
+    "/ask " + "x" * 5000,
+    "/start extra words here",
+    "/sources " + "z" * 1000,
+    "/reload now please",
+    "\u202eRTL override",
+    "zero\u200bwidth\ufeff",
+    "SELECT * FROM users; DROP TABLE users; --",
+    "%s %d {0} {} ${x}",
+    "null",
+    "../../etc/passwd",
+]
+
+
+@pytest.fixture
+def service(settings: Settings, shared_model: Embedder) -> QAService:
+    return QAService.open(settings, lambda message: None)
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_console_replies_to_anything(service: QAService, text: str) -> None:
+    reply = respond(service, text)
+    assert reply is not None  # only /quit ends the console
+    if text.strip() and any(ch.isprintable() and not ch.isspace() for ch in text):
+        assert reply.strip(), "a visible input gets a visible reply"
+
+
+@pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
+def test_ask_answers_declines_or_explains_usage(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    code = main(["ask", "--json", text])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    if code == 2:
+        assert "usage: eventbot ask" in err and out == ""
+    else:
+        assert code == 0, err
+        (row,) = [json.loads(line) for line in out.splitlines()]
+        assert isinstance(row["answered"], bool) and len(row["answers"]) == 3
+
+
+def _manifest(folder: Path, **changes: object) -> None:
+    raw = json.loads((folder / "manifest.json").read_text())
+    raw.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(raw))
+
+
+INDEX_FAULTS = {
+    "missing folder": lambda f: shutil.rmtree(f),
+    "garbage FAISS": lambda f: (f / "faiss.index").write_bytes(os.urandom(4096)),
+    "truncated FAISS": lambda f: (f / "faiss.index").write_bytes((f / "faiss.index").read_bytes()[:-200]),
+    "other model": lambda f: _manifest(f, model="some/other-model"),
+    "other dimension": lambda f: _manifest(f, dimension=768),
+    "counts differ": lambda f: (f / "sentences.json").write_text(json.dumps(json.loads((f / "sentences.json").read_text())[:-1])),
+    "vectors of another shape": lambda f: __import__("numpy").save(
+        f / "vectors.npy", __import__("numpy").zeros((21, 10), "float32")
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(INDEX_FAULTS))
+@pytest.mark.parametrize("command", [["ask", "Where was K-Defense Day held?"], ["console"], ["sources"]])
+def test_damaged_index_at_start_is_one_line_and_exit_1(
+    env: Settings,
+    shared_model: Embedder,
+    capsys: pytest.CaptureFixture[str],
+    fault: str,
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert main(["build"]) == 0
+    INDEX_FAULTS[fault](store.current_build(env.index_dir))
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("Where was K-Defense Day held?\n"))
+    code = main(command)
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("eventbot: ") and "eventbot build" in err
+    assert "Traceback" not in err
+    assert main(["build"]) == 0  # and the fix it names works
+    capsys.readouterr()
+    assert main(["ask", "Where was K-Defense Day held?"]) == 0
+
+
+def test_unreadable_index_file_is_named(
+    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests run as root in CI, where chmod cannot make a file unreadable; the OS's answer is simulated.
+    assert main(["build"]) == 0
+    real = Path.read_text
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name == "sentences.json":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    capsys.readouterr()
+    assert main(["ask", "Where was K-Defense Day held?"]) == 1
+    assert "sentences.json is not readable (permissions)" in capsys.readouterr().err
+
+
+def test_seed_faults_are_reported_and_the_build_finishes(
+    settings: Settings, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = settings.seeds_dir
+    (seeds / "binary.txt").write_bytes(bytes(range(256)) * 10)
+    (seeds / "latin1.txt").write_bytes("Caf\xe9 au lait.".encode("latin-1"))
+    (seeds / "empty.md").write_bytes(b"")
+    with open(seeds / "huge.txt", "wb") as handle:  # 50 MB
+        handle.write(b"A sentence about nothing in particular. " * 1_300_000)
+    real_files = loader.article_files
+
+    def with_a_vanished_file(folder: Path) -> list[Path]:
+        return [*real_files(folder), folder / "deleted-during-build.txt"]
+
+    monkeypatch.setattr(loader, "article_files", with_a_vanished_file)
+    report = build(settings, lambda: real_embedder)
+    warnings = "\n".join(report.plan.warnings)
+    for name, reason in [
+        ("binary.txt", "binary"),
+        ("latin1.txt", "UTF-8"),
+        ("empty.md", "empty"),
+        ("huge.txt", "limit"),
+        ("deleted-during-build.txt", "No such file"),
+    ]:
+        assert any(name in line and reason in line for line in report.plan.warnings), (name, warnings)
+    assert report.plan.added == ("2025-07-08-k-defense-day",) and report.sentence_count == 21

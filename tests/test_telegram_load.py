@@ -1,0 +1,98 @@
+"""Load and restart: every question answered exactly once, none lost across a SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedder import Embedder
+from tests.botproc import prepare_bot, reply_to
+from tests.telegram_double import text_update
+
+HYATT = "Grand Hyatt Hotel"
+
+
+def test_restart_with_queued_updates_loses_nothing(tmp_path: Path, real_embedder: Embedder, model_cache: Path) -> None:
+    bot = prepare_bot(tmp_path / "home", real_embedder, model_cache)
+    try:
+        bot.start()
+        questions = [(chat, bot.ask(chat, "Where was K-Defense Day held?")) for chat in range(3000, 3030)]
+        # Stop while updates are queued: some fetched and in flight, some still waiting at "Telegram".
+        bot.double.wait_for(lambda: bot.double.sent(chat_id=3000), timeout=60)
+        assert bot.stop() == 0
+        later = [(chat, bot.ask(chat, "Which country bought K-2 tanks?")) for chat in range(3000, 3010)]
+        bot.start()
+        for chat, message_id in questions + later:
+            bot.double.wait_for(lambda c=chat, m=message_id: [x for x in bot.double.sent(chat_id=c) if reply_to(x) == m], 60)
+        time.sleep(1.0)
+        counts = Counter((m["chat_id"], reply_to(m)) for m in bot.double.sent())
+        for key in questions + later:
+            assert counts[key] == 1, key  # answered, and answered once
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
+@pytest.mark.load
+@pytest.mark.parametrize("messages_per_second", ["30", "1000"], ids=["telegram-flood-limit", "local-bot-api"])
+def test_thousand_questions_from_fifty_chats(
+    tmp_path: Path, real_embedder: Embedder, model_cache: Path, messages_per_second: str
+) -> None:
+    """All answered exactly once; reply times are printed and saved, never asserted.
+
+    At Telegram's own limit (30 messages a second) the send queue bounds reply times; at 1000 a second
+    (a local Bot API server) the bot's own capacity does.
+    """
+    bot = prepare_bot(
+        tmp_path / "home",
+        real_embedder,
+        model_cache,
+        RATE_LIMIT_PER_MINUTE="1000",
+        LOG_LEVEL="INFO",
+        TELEGRAM_MESSAGES_PER_SECOND=messages_per_second,
+    )
+    try:
+        bot.start()
+        pushed: dict[tuple[int, int], float] = {}
+        questions = [
+            "Where was K-Defense Day held?",
+            "How much is the Poland tank deal worth?",
+            "Who is the presidential spokesperson?",
+            "What is the capital of France?",
+        ]
+        message_id = 1
+        for n in range(1000):
+            chat = 4000 + n % 50
+            pushed[(chat, message_id)] = time.monotonic()
+            bot.double.push(text_update(chat, chat, message_id, questions[n % len(questions)]))
+            message_id += 1
+        bot.double.wait_for(lambda: len(bot.double.sent()) >= 1000, timeout=600)
+        time.sleep(1.0)
+        replies = bot.double.all_calls("sendMessage")
+        delivered = [c for c in replies if c.delivered]
+        counts = Counter((c.params["chat_id"], reply_to(c.params)) for c in delivered)
+        assert set(counts) == set(pushed)
+        assert all(count == 1 for count in counts.values())
+        seconds = [c.at - pushed[(c.params["chat_id"], reply_to(c.params))] for c in delivered]
+        figures = {
+            "messages_per_second_allowed": float(messages_per_second),
+            "questions": len(pushed),
+            "chats": 50,
+            "p50_ms": float(np.percentile(seconds, 50) * 1000),
+            "p95_ms": float(np.percentile(seconds, 95) * 1000),
+            "all_answered_s": max(c.at for c in delivered) - min(pushed.values()),
+        }
+        print("\nload:", json.dumps(figures))
+        out = Path(__file__).resolve().parent.parent / ".eventbot" / f"load-{messages_per_second}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(figures, indent=1))
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
