@@ -23,7 +23,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, MessageEntityType, ParseMode
-from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -413,15 +413,26 @@ async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:
 def run_telegram(settings: Settings, service: QAService) -> int:
     """Long polling, or a webhook when WEBHOOK_URL is set; returns when stopped (Ctrl-C, SIGTERM)."""
     app = TelegramFrontEnd(settings, service).build()
-    if settings.webhook_url:
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-            secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            app.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
+                secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=3,
+            )
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
+    except InvalidToken:
+        raise EventBotError("the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)") from None
+    except TelegramError as exc:
+        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+        reason = str(exc).replace(token, "[REDACTED]") if token else str(exc)
+        raise EventBotError(
+            f"cannot reach the Bot API at {settings.telegram_api_base_url} ({reason}); "
+            "check the network, TELEGRAM_API_BASE_URL and WEBHOOK_* settings"
+        ) from None
     return 0

@@ -96,3 +96,83 @@ def test_thousand_questions_from_fifty_chats(
         if bot.process is not None and bot.process.poll() is None:
             bot.stop()
         bot.double.stop()
+
+
+def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder: Embedder, model_cache: Path) -> None:
+    """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = prepare_bot(
+        tmp_path / "home",
+        real_embedder,
+        model_cache,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET="webhook-secret-123",
+    )
+    try:
+        with open(bot.output, "ab") as sink:
+            import subprocess
+            import sys
+
+            bot.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, stdout=sink, stderr=sink)
+        (registered,) = bot.double.wait_for(lambda: bot.double.sent("setWebhook"), timeout=120)
+        assert registered["url"] == f"http://127.0.0.1:{port}/telegram"
+        assert registered["secret_token"] == "webhook-secret-123"
+        update = json.dumps({"update_id": 1, **text_update(5000, 5000, 77, "Where was K-Defense Day held?")}).encode()
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/telegram",
+                data=update,
+                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as error:
+                return int(error.code)
+            except OSError:
+                return 0  # the server starts listening just after setWebhook
+
+        # Only Telegram knows the secret: anyone else is refused, and nothing is answered.
+        bot.double.wait_for(lambda: post("wrong-secret") == 403, timeout=30)
+        assert post("webhook-secret-123") == 200
+        (reply,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=5000), timeout=30)
+        assert HYATT in reply["text"] and reply_to(reply) == 77
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "999:wrong-token-value"}, "the Bot API refused the token: check TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"}, "cannot reach the Bot API at http://127.0.0.1:9/bot"),
+    ],
+    ids=["refused-token", "unreachable-api"],
+)
+def test_start_up_failures_are_one_line_without_the_token(
+    tmp_path: Path, real_embedder: Embedder, model_cache: Path, setting: dict[str, str], message: str
+) -> None:
+    import subprocess
+    import sys
+
+    bot = prepare_bot(tmp_path / "home", real_embedder, model_cache, **setting)
+    try:
+        done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180)
+    finally:
+        bot.double.stop()
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("eventbot: " + message), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    for secret in (bot.env["TELEGRAM_BOT_TOKEN"], bot.env["TELEGRAM_BOT_TOKEN"].split(":")[1]):
+        assert secret not in done.stderr + done.stdout + bot.log_file.read_text()
