@@ -120,7 +120,9 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder
             import subprocess
             import sys
 
-            bot.process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, stdout=sink, stderr=sink)
+            bot.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, stdout=sink, stderr=sink
+            )
         (registered,) = bot.double.wait_for(lambda: bot.double.sent("setWebhook"), timeout=120)
         assert registered["url"] == f"http://127.0.0.1:{port}/telegram"
         assert registered["secret_token"] == "webhook-secret-123"
@@ -167,7 +169,9 @@ def test_start_up_failures_are_one_line_without_the_token(
 
     bot = prepare_bot(tmp_path / "home", real_embedder, model_cache, **setting)
     try:
-        done = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180
+        )
     finally:
         bot.double.stop()
     assert done.returncode == 1
