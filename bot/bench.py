@@ -291,14 +291,14 @@ def run_scale(settings: Settings, n: int, *, quick: bool = False) -> dict[str, A
     del texts
     context = store.Context(np.arange(n), vectors, np.zeros(n + 1, dtype=np.int64), np.zeros((0, embedder.dimension), np.float32))
     manifest = store.Manifest(
-        store.FORMAT_VERSION,
-        0,
-        settings.embedding_model,
-        embedder.dimension,
-        index_type,
-        n,
-        "",
-        (DocumentInfo("synthetic", "Synthetic", None, "-", "-", n),),
+        format_version=store.FORMAT_VERSION,
+        pipeline=0,
+        model=settings.embedding_model,
+        dimension=embedder.dimension,
+        index_type=index_type,
+        sentence_count=n,
+        built_at="",
+        documents=(DocumentInfo("synthetic", "Synthetic", None, "-", "-", n),),
     )
     data = store.IndexData(manifest, sentences, vectors, context, ann, lexical)
     build_s = time.perf_counter() - started

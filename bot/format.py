@@ -74,11 +74,22 @@ def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
         blocks.append(f"{escape(DECLINE)}\n{escape(DECLINE_HINT)}")
     else:
         for number, hit in enumerate(answer.presented, start=1):
-            cite = f"<i>{escape(_shorten(citation(hit, number), 300))}</i>"
+            cite = _citation_html(hit, number)
             pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 1)
             blocks += pieces[:-1]
             blocks.append(f"{pieces[-1]}\n{cite}")
     return pack_messages(blocks, limit)
+
+
+def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT) -> str:
+    """One quoted sentence and its citation as a single message (inline results): a too-long sentence is cut."""
+    cite = _citation_html(hit, number)
+    pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 2)
+    return f"{pieces[0]}{'…' if len(pieces) > 1 else ''}\n{cite}"
+
+
+def _citation_html(hit: Hit, number: int) -> str:
+    return f"<i>{escape(shorten(citation(hit, number), 300))}</i>"
 
 
 def escape(text: str) -> str:
@@ -119,5 +130,10 @@ def _escaped_chunks(text: str, budget: int) -> list[str]:
     return [piece for piece in pieces if piece] or [""]
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def shorten(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a space where one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut) + "…"

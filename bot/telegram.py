@@ -38,7 +38,7 @@ from telegram.ext import (
 )
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from bot.format import TELEGRAM_LIMIT, answer_html, citation, escape, sources_text
+from bot.format import answer_html, citation, escape, hit_html, shorten, sources_text
 from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError
 from index.service import QAService
@@ -289,14 +289,12 @@ class TelegramFrontEnd:
         results = []
         if answer.answered:
             for number, hit in enumerate(answer.presented, start=1):
-                cite = citation(hit, number)
-                body = f"{escape(hit.sentence.text)}\n<i>{escape(cite)}</i>"
                 results.append(
                     InlineQueryResultArticle(
                         id=str(number),
-                        title=_shorten(hit.sentence.text, 100),
-                        description=cite,
-                        input_message_content=InputTextMessageContent(body[:TELEGRAM_LIMIT], parse_mode=ParseMode.HTML),
+                        title=shorten(hit.sentence.text, 100),
+                        description=shorten(citation(hit, number), 200),
+                        input_message_content=InputTextMessageContent(hit_html(hit, number), parse_mode=ParseMode.HTML),
                     )
                 )
         else:
@@ -373,10 +371,6 @@ def _strip_mention(text: str, mention: str) -> str:
         text = text[:at] + text[at + len(mention) :]
         lowered = text.lower()
     return " ".join(text.split())
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _retryable(exc: BaseException) -> bool:

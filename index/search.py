@@ -48,7 +48,6 @@ class Ranked:
     rows: tuple[int, ...]
     scores: tuple[float, ...]
     confidences: tuple[float, ...]
-    unknown_names: tuple[str, ...]
 
 
 class Searcher:
@@ -74,7 +73,7 @@ class Searcher:
         """For each question (text and vector), the top_k distinct sentences."""
         total = len(self.data.sentences)
         if total == 0:
-            return [Ranked((), (), (), ()) for _ in questions]
+            return [Ranked((), (), ()) for _ in questions]
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dense_rows = None
         if total > EXACT_LIMIT and mode != "bm25":
@@ -125,7 +124,7 @@ class Searcher:
                 leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]
                 fused = fused.copy()
                 fused[leaders] += W_ANSWER_TYPE * np.array([bool(pattern.search(data.sentences[rows[i]].text)) for i in leaders])
-        unknown = tuple(data.lexical.unknown_names(question))
+        unknown = len(data.lexical.unknown_names(question))
         similarity = np.maximum(dense, clause)
         order = np.argsort(-fused, kind="stable")
         chosen: list[int] = []
@@ -144,10 +143,7 @@ class Searcher:
         return Ranked(
             rows=tuple(int(rows[c]) for c in chosen),
             scores=tuple(float(fused[c]) for c in chosen),
-            confidences=tuple(
-                confidence(float(similarity[c]), len(unknown), self._coverage(tokens, int(rows[c]))) for c in chosen
-            ),
-            unknown_names=unknown,
+            confidences=tuple(confidence(float(similarity[c]), unknown, self._coverage(tokens, int(rows[c]))) for c in chosen),
         )
 
     def _plain_bm25(self) -> Lexical:

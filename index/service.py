@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -61,20 +60,14 @@ class QAService:
         self.settings = settings
         self.embedder = embedder
         self._searcher = Searcher(data)
-        self._swap = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings, notify: Callable[[str], None] = log.info, *, auto_build: bool = True) -> QAService:
-        """Load (building or updating first, when allowed) the index and the model."""
-        embedder = cache(lambda: load_embedder(settings))
-        if auto_build:
-            ensure_index(settings, embedder, notify)
-        data = store.load_index(settings.index_dir, model=settings.embedding_model)
+    def open(cls, settings: Settings, notify: Callable[[str], None] = log.info) -> QAService:
+        """Load the model and the index (building or updating the index first when the articles changed)."""
+        embedder = cache(lambda: load_embedder(settings))  # loaded once, by the build or below
+        ensure_index(settings, embedder, notify)
         model = embedder()
-        if model.dimension != data.manifest.dimension:
-            raise store.IndexDamagedError(
-                f"index has {data.manifest.dimension}-dimensional vectors but the model makes {model.dimension}; {store.FIX}"
-            )
+        data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=model.dimension)
         return cls(settings, model, data)
 
     @property
@@ -88,8 +81,7 @@ class QAService:
     def reload(self) -> store.IndexData:
         """Load the index from disk and swap it in; on any fault the old one stays and the error is raised."""
         data = store.load_index(self.settings.index_dir, model=self.settings.embedding_model, dimension=self.embedder.dimension)
-        with self._swap:
-            self._searcher = Searcher(data)
+        self._searcher = Searcher(data)  # one reference swap: a batch in flight keeps the one it took
         return data
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.format import TELEGRAM_LIMIT, answer_html, answer_text, citation
+from bot.format import TELEGRAM_LIMIT, answer_html, answer_text, citation, hit_html
 from index.records import Answer, DocumentInfo, Hit, Sentence
 from tests.telegram_double import html_problem
 
@@ -61,3 +61,18 @@ def test_markup_heavy_long_sentences_are_split_not_broken(sentence: str) -> None
     messages = answer_html(answer(sentence))
     assert all(len(m) <= TELEGRAM_LIMIT and html_problem(m) is None for m in messages)
     assert "[1]" in messages[-1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(sentence=text, title=st.text(max_size=600))
+def test_one_hit_message_for_inline_results_is_valid_and_within_the_limit(sentence: str, title: str) -> None:
+    message = hit_html(hit(sentence, title), 1)
+    assert len(message) <= TELEGRAM_LIMIT
+    assert html_problem(message) is None, message[:200]
+    assert "[1]" in message
+
+
+def test_one_hit_message_cuts_a_long_markup_sentence_without_breaking_entities() -> None:
+    message = hit_html(hit("&<>" * 3000), 1)
+    assert len(message) <= TELEGRAM_LIMIT and html_problem(message) is None
+    assert "…\n<i>[1]" in message

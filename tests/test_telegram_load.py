@@ -116,13 +116,7 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder
         WEBHOOK_SECRET="webhook-secret-123",
     )
     try:
-        with open(bot.output, "ab") as sink:
-            import subprocess
-            import sys
-
-            bot.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, stdout=sink, stderr=sink
-            )
+        bot.start(ready="setWebhook")
         (registered,) = bot.double.wait_for(lambda: bot.double.sent("setWebhook"), timeout=120)
         assert registered["url"] == f"http://127.0.0.1:{port}/telegram"
         assert registered["secret_token"] == "webhook-secret-123"
