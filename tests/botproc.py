@@ -59,14 +59,14 @@ class Bot:
     def output(self) -> Path:
         return self.home / "output.txt"
 
-    def start(self) -> None:
-        """Launch the bot and wait until it polls."""
-        polls = len(self.double.all_calls("getUpdates"))
+    def start(self, ready: str = "getUpdates") -> None:
+        """Launch the bot and wait until it calls `ready` (it polls; in webhook mode it sets the webhook)."""
+        calls = len(self.double.all_calls(ready))
         with open(self.output, "ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"], cwd=self.home, env=self.env, stdout=sink, stderr=sink
             )
-        self.double.wait_for(lambda: len(self.double.all_calls("getUpdates")) > polls, timeout=120)
+        self.double.wait_for(lambda: len(self.double.all_calls(ready)) > calls, timeout=120)
 
     def stop(self) -> int:
         """SIGTERM, as a service manager sends it; returns the exit code."""
