@@ -24,7 +24,7 @@ build: $(STAMP)
 	$(BIN)/eventbot build
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not load"
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not load"
 
 test-load: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m load

@@ -8,20 +8,38 @@ import logging
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from bot.errors import exit_code, explain
 from bot.format import answer_json, answer_text, sources_text
 from bot.logs import setup_logging
-from index.builder import build, plan_build
+from bot.settings import LogSettings, TelegramSettings
+from index import service
+from index.builder import update_index
 from index.embedder import load_embedder
-from index.errors import BadQuestionError, EventBotError
+from index.errors import BadQuestionError, EventBotError, Fix
 from index.service import QAService
-from index.settings import Settings, load_settings
+from index.settings import Settings, load, load_settings
 
 log = logging.getLogger("eventbot")
 
 # Questions read from standard input are embedded this many at a time.
 STDIN_BATCH = 64
+USAGE = 'usage: eventbot ask "QUESTION"  (or one question per line on standard input)'
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Every settings class, read once at start."""
+
+    engine: Settings
+    log: LogSettings
+    telegram: TelegramSettings
+
+    @staticmethod
+    def load() -> Config:
+        return Config(load_settings(), load(LogSettings), load(TelegramSettings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,23 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings()
+        config = Config.load()
     except EventBotError as exc:
-        print(f"eventbot: {exc}", file=sys.stderr)
-        return exc.exit_code
-    setup_logging(settings)
+        print(f"eventbot: {explain(exc)}", file=sys.stderr)
+        return exit_code(exc)
+    setup_logging(config.log, config.telegram.secrets())
     try:
-        return int(args.handler(settings, args))
+        return int(args.handler(config, args))
     except BadQuestionError as exc:
-        print(
-            f'eventbot: {exc}\nusage: eventbot ask "QUESTION"  (or one question per line on standard input)',
-            file=sys.stderr,
-        )
-        return exc.exit_code
+        print(f"eventbot: {explain(exc)}\n{USAGE}", file=sys.stderr)
+        return exit_code(exc)
     except EventBotError as exc:
         log.debug("%s", exc, exc_info=True)
-        print(f"eventbot: {exc}", file=sys.stderr)
-        return exc.exit_code
+        print(f"eventbot: {explain(exc)}", file=sys.stderr)
+        return exit_code(exc)
     except KeyboardInterrupt:
         print("eventbot: interrupted", file=sys.stderr)
         return 130
@@ -56,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception:
         log.exception("unexpected error")
-        where = f"details in {settings.log_file}" if settings.log_file else "set LOG_FILE for details"
+        where = f"details in {config.log.log_file}" if config.log.log_file else "set LOG_FILE for details"
         print(f"eventbot: unexpected error ({where})", file=sys.stderr)
         return 1
 
@@ -131,19 +146,16 @@ def _notify(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
-    """Build or update the index and say what changed."""
-    plan = plan_build(settings)
-    for warning in plan.warnings:
-        _notify(f"warning: {warning}")
-    if plan.reason and not plan.up_to_date:
-        _notify(f"Full build: {plan.reason}.")
-    report = build(settings, lambda: load_embedder(settings), progress=sys.stderr.isatty(), plan=plan)
+def cmd_build(config: Config, args: argparse.Namespace) -> int:
+    """Build or update the index (repairing a damaged one) and say what changed."""
+    settings = config.engine
+    report = update_index(settings, lambda: load_embedder(settings), _notify, repair=True, progress=sys.stderr.isatty())
+    assert report is not None  # a repairing build always reports
     print(report.summary())
     return 0
 
 
-def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     """Answer the question given, or every line of standard input."""
     if args.question:
         question = " ".join(args.question)
@@ -154,10 +166,10 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
         if sys.stdin.isatty():
             raise BadQuestionError("no question given")
         batches = _stdin_batches()
-    service = QAService.open(settings, _notify)
+    qa = QAService.open(config.engine, _notify)
     answered_any = False
     for batch in batches:
-        for answer in service.answer_many(batch, args.top_k):
+        for answer in qa.answer_many(batch, args.top_k):
             answered_any = True
             if args.json:
                 print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
@@ -180,26 +192,24 @@ def _stdin_batches() -> Iterator[list[str]]:
         yield batch
 
 
-def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_console(config: Config, args: argparse.Namespace) -> int:
     """Interactive questions and answers."""
     from bot.console import run_console
 
-    return run_console(QAService.open(settings, _notify))
+    return run_console(QAService.open(config.engine, _notify), history=config.engine.index_dir.parent / "console_history")
 
 
-def cmd_sources(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_sources(config: Config, args: argparse.Namespace) -> int:
     """List what the bot knows."""
-    from index import store
-
-    data = store.load_index(settings.index_dir, model=settings.embedding_model)
-    print(sources_text(data.manifest.documents))
+    print(sources_text(service.sources(config.engine)))
     return 0
 
 
-def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     """Evaluate the current settings and index (or a temporary index of --seeds) on a question file."""
-    from index.evaluate import evaluate, format_report, load_questions
+    from measure.evaluate import evaluate, format_report, load_questions
 
+    settings = config.engine
     questions = load_questions(args.file)
     with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
         if args.seeds is not None:
@@ -212,10 +222,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     """Run the benchmark; print a table (or JSON), write JSON, optionally draw the picture."""
-    from bot import bench
+    from measure import bench
 
+    settings = config.engine
     if args.scale is not None:
         results = bench.run_scale(settings, args.scale, quick=args.quick)
     else:
@@ -233,18 +244,18 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
     """The Telegram bot when a token is configured, otherwise the console."""
-    if settings.telegram_bot_token is not None:
-        return cmd_telegram(settings, args)
+    if config.telegram.telegram_bot_token is not None:
+        return cmd_telegram(config, args)
     _notify("TELEGRAM_BOT_TOKEN is not set: starting the console instead of the Telegram bot.")
-    return cmd_console(settings, args)
+    return cmd_console(config, args)
 
 
-def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+def cmd_telegram(config: Config, args: argparse.Namespace) -> int:
     """Run the Telegram bot: load everything once, then poll (or serve the webhook) until stopped."""
     from bot.telegram import run_telegram
 
-    if settings.telegram_bot_token is None:
-        raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env")
-    return run_telegram(settings, QAService.open(settings, _notify))
+    if config.telegram.telegram_bot_token is None:
+        raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env", fix=Fix.SETTING)
+    return run_telegram(config.telegram, QAService.open(config.engine, _notify))

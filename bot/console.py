@@ -17,11 +17,14 @@ Commands:
   /quit     leave (Ctrl-D works too)"""
 
 
-def run_console(service: QAService, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run_console(
+    service: QAService, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *, history: Path | None = None
+) -> int:
     """Answer questions until /quit or end of input; interactive only when both ends are terminals."""
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
-        _enable_history(service.settings.index_dir.parent / "console_history")
+        if history is not None:
+            _enable_history(history)
         docs = service.sources()
         print(
             f"Ask me about {len(docs)} article{'s' if len(docs) != 1 else ''} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from index.settings import Settings
+from bot.settings import LogSettings
 
 # Libraries that are chatty at INFO; httpx also logs request URLs, and Bot API URLs contain the token.
 QUIET = ("httpx", "httpcore", "sentence_transformers", "transformers", "urllib3", "filelock", "apscheduler")
@@ -44,15 +44,14 @@ class _NoTraceback(logging.Formatter):
             record.exc_info, record.exc_text = saved
 
 
-def setup_logging(settings: Settings) -> None:
-    """Configure the root logger once per process."""
+def setup_logging(settings: LogSettings, secrets: list[str]) -> None:
+    """Configure the root logger once per process; `secrets` are redacted from every record."""
     root = logging.getLogger()
     root.handlers.clear()
     root.setLevel(logging.DEBUG)
     terminal = logging.StreamHandler(sys.stderr)
     terminal.setLevel(settings.log_level)
     terminal.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
-    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret) if s is not None]
     redact = Redact(secrets)
     terminal.addFilter(redact)
     root.addHandler(terminal)

@@ -38,11 +38,12 @@ from telegram.ext import (
 )
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from bot.errors import explain
 from bot.format import answer_html, citation, escape, hit_html, shorten, sources_text
+from bot.settings import TelegramSettings
 from index.batching import AnswerBatcher
-from index.errors import BadQuestionError, EventBotError
+from index.errors import BadQuestionError, EventBotError, Fix
 from index.service import QAService
-from index.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,10 @@ class FloodLimiter(AIORateLimiter):
 class TelegramFrontEnd:
     """Handlers and the state they share: the answering service, the batcher and the limits."""
 
-    def __init__(self, settings: Settings, service: QAService) -> None:
+    def __init__(self, settings: TelegramSettings, service: QAService) -> None:
         self.settings = settings
         self.service = service
-        self.batcher = AnswerBatcher(service, wait_ms=settings.batch_wait_ms)
+        self.batcher = AnswerBatcher(service, wait_ms=service.settings.batch_wait_ms)
         self.rate = RateLimiter(settings.rate_limit_per_minute)
         self._refused_chats: set[int] = set()
 
@@ -134,7 +135,7 @@ class TelegramFrontEnd:
         """The python-telegram-bot application with every handler registered."""
         token = self.settings.telegram_bot_token
         if token is None:
-            raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env")
+            raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env", fix=Fix.SETTING)
         timeout = self.settings.telegram_timeout
         app = (
             ApplicationBuilder()
@@ -243,7 +244,7 @@ class TelegramFrontEnd:
             data = await asyncio.to_thread(self.service.reload)
         except EventBotError as exc:
             log.warning("reload refused: %s", exc)
-            await self._reply(update, escape(f"Reload failed; still serving the previous index. {exc}"))
+            await self._reply(update, escape(f"Reload failed; still serving the previous index. {explain(exc)}"))
             return
         log.warning("reloaded: %d articles, %d sentences", len(data.manifest.documents), data.manifest.sentence_count)
         await self._reply(update, f"Reloaded: {len(data.manifest.documents)} articles, {data.manifest.sentence_count} sentences.")
@@ -404,7 +405,7 @@ async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:
             log.warning("Telegram call failed, going on: %s", exc)
 
 
-def run_telegram(settings: Settings, service: QAService) -> int:
+def run_telegram(settings: TelegramSettings, service: QAService) -> int:
     """Long polling, or a webhook when WEBHOOK_URL is set; returns when stopped (Ctrl-C, SIGTERM)."""
     app = TelegramFrontEnd(settings, service).build()
     try:
@@ -421,12 +422,15 @@ def run_telegram(settings: Settings, service: QAService) -> int:
         else:
             app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3)
     except InvalidToken:
-        raise EventBotError("the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)") from None
+        raise EventBotError(
+            "the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)", fix=Fix.SETTING
+        ) from None
     except TelegramError as exc:
         token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
         reason = str(exc).replace(token, "[REDACTED]") if token else str(exc)
         raise EventBotError(
             f"cannot reach the Bot API at {settings.telegram_api_base_url} ({reason}); "
-            "check the network, TELEGRAM_API_BASE_URL and WEBHOOK_* settings"
+            "check the network, TELEGRAM_API_BASE_URL and WEBHOOK_* settings",
+            fix=Fix.SETTING,
         ) from None
     return 0

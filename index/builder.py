@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index import splitter, store
-from index.embedder import Embedder
-from index.errors import EventBotError
-from index.lexical import Lexical
+from index.embedder import Embedder, model_identity
+from index.errors import EventBotError, IndexDamagedError, IndexOutdatedError
 from index.loader import load_documents
 from index.records import Document, DocumentInfo, Sentence
 from index.settings import Settings
 from index.splitter import split_document
+from index.store import ClauseVectors, Lexical, ParagraphVectors, Shard, dense
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ class BuildPlan:
     removed: tuple[str, ...]
     unchanged: tuple[str, ...]
     reason: str | None  # why a full rebuild is needed, if it is
-    # Set when the index on disk is damaged or was built for another model: `eventbot build` rebuilds,
-    # but the answering commands refuse to start, since an operator should look at it first.
+    # Set when the index on disk is damaged or was built for another model: a repairing build rebuilds
+    # it, but the answering commands refuse to start, since an operator should look at it first.
     fault: str | None = None
 
     @property
@@ -76,13 +76,16 @@ def plan_build(settings: Settings) -> BuildPlan:
     """Compare the seeds with the manifest; reads files and the manifest only, never the model."""
     loaded = load_documents(settings.seeds_dir)
     reason = fault = None
+    model = model_identity(settings)
     try:
         manifest = store.read_manifest(settings.index_dir)
+    except IndexOutdatedError:
+        manifest, reason = None, "the index was built by another version of eventbot"
     except EventBotError as exc:
         manifest, reason, fault = None, f"the old index is unusable ({exc})", str(exc)
-    if manifest is not None and manifest.model != settings.embedding_model:
-        reason = f"EMBEDDING_MODEL changed from {manifest.model!r}"
-        fault = f"index was built with model {manifest.model!r} but EMBEDDING_MODEL is {settings.embedding_model!r}; {store.FIX}"
+    if manifest is not None and manifest.model != model:
+        reason = f"the embedding model changed from {manifest.model!r}"
+        fault = f"index was built with model {manifest.model!r} but the embedder is {model!r}"
         manifest = None
     elif manifest is not None and manifest.pipeline != PIPELINE_VERSION:
         reason = "the index was built by another version of eventbot"
@@ -112,18 +115,6 @@ def choose_index_type(settings: Settings, sentence_count: int) -> str:
     return "hnsw" if sentence_count >= HNSW_FROM else "flat"
 
 
-@dataclass(frozen=True, slots=True)
-class _Part:
-    """One document's share of the index: its sentences and every vector made from it."""
-
-    sentences: list[Sentence]
-    vectors: np.ndarray
-    paragraph_of: np.ndarray  # local paragraph row of each sentence
-    paragraph_vectors: np.ndarray
-    clause_counts: np.ndarray
-    clause_vectors: np.ndarray
-
-
 def build(
     settings: Settings,
     embedder: Callable[[], Embedder],
@@ -135,68 +126,58 @@ def build(
     started = time.perf_counter()
     plan = plan or plan_build(settings)
     if plan.up_to_date:
-        # The manifest agrees with the seeds; make sure the files behind it load too, so that
-        # `eventbot build` really is the fix for every "damaged" message it is named in.
+        # The manifest agrees with the seeds; make sure the files behind it load too, so that a
+        # build really is the fix for every "damaged" message.
         try:
-            data = store.load_index(settings.index_dir, model=settings.embedding_model)
+            data = store.load_index(settings.index_dir, model=model_identity(settings))
         except EventBotError as exc:
             log.warning("rebuilding in full: %s", exc)
             plan = replace(plan, reason=f"the old index is unusable ({exc})", fault=str(exc))
         else:
             return BuildReport(plan, data.manifest.sentence_count, 0, time.perf_counter() - started)
 
-    parts: dict[str, _Part] = {}
+    shards: dict[str, Shard] = {}
     if plan.unchanged and plan.reason is None:
-        parts = _reusable(settings, set(plan.unchanged))
-    fresh = [doc for doc in plan.documents if doc.doc_id not in parts]
+        shards = _reusable(settings, set(plan.unchanged))
+    fresh = [doc for doc in plan.documents if doc.doc_id not in shards]
     embedded = 0
     if fresh:
         model = embedder()
-        new_parts, embedded = _embed(fresh, model, progress)
-        parts.update(new_parts)
+        new_shards, embedded = _embed(fresh, model, progress)
+        shards.update(new_shards)
 
-    ordered = [parts[doc.doc_id] for doc in plan.documents]
-    dimension = ordered[0].vectors.shape[1]
-    sentences = [s for part in ordered for s in part.sentences]
-    vectors = _stack([part.vectors for part in ordered], dimension)
-    offsets = np.cumsum([0] + [len(part.paragraph_vectors) for part in ordered])
-    paragraph_of = np.concatenate([part.paragraph_of + offset for part, offset in zip(ordered, offsets, strict=False)])
-    clause_counts = np.concatenate([part.clause_counts for part in ordered])
-    context = store.Context(
-        paragraph_of=paragraph_of.astype(np.int64),
-        paragraph_vectors=_stack([part.paragraph_vectors for part in ordered], dimension),
-        clause_start=np.concatenate([[0], np.cumsum(clause_counts)]).astype(np.int64),
-        clause_vectors=_stack([part.clause_vectors for part in ordered], dimension),
-    )
-    # The lexical context of a sentence is its article's title and its paragraph.
-    context_text = {
+    ordered = [shards[doc.doc_id] for doc in plan.documents]
+    whole = Shard.concat(ordered, ordered[0].vectors.shape[1])
+    sentences = whole.sentences
+    # The lexical side of a sentence's surroundings is its article's title and its paragraph.
+    paragraph_text = {
         (doc.doc_id, n): f"{doc.title} {text}" for doc in plan.documents for n, text in enumerate(doc.paragraphs, start=1)
     }
     # A sentence that opens with a pronoun is matched with the sentence it refers back to.
     lexical_text = [splitter.with_antecedent(s.text, _previous(sentences, i)) or s.text for i, s in enumerate(sentences)]
-    lexical = Lexical.build(lexical_text, [context_text[(s.doc_id, s.paragraph)] for s in sentences])
+    lexical = Lexical.build(lexical_text, [paragraph_text[(s.doc_id, s.paragraph)] for s in sentences])
     infos = [
-        DocumentInfo(doc.doc_id, doc.title, doc.date, doc.source, doc.content_hash, len(parts[doc.doc_id].sentences))
+        DocumentInfo(doc.doc_id, doc.title, doc.date, doc.source, doc.content_hash, len(shards[doc.doc_id].sentences))
         for doc in plan.documents
     ]
     index_type = choose_index_type(settings, len(sentences))
     manifest = store.Manifest(
         format_version=store.FORMAT_VERSION,
         pipeline=PIPELINE_VERSION,
-        model=settings.embedding_model,
-        dimension=dimension,
+        model=model_identity(settings),
+        dimension=whole.vectors.shape[1],
         index_type=index_type,
         sentence_count=len(sentences),
         built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         documents=tuple(infos),
     )
-    ann = store.build_ann(vectors, index_type)
-    store.save_index(settings.index_dir, store.IndexData(manifest, tuple(sentences), vectors, context, ann, lexical))
+    ann = dense.build_ann(whole.vectors, index_type)
+    store.save_index(settings.index_dir, store.IndexData(manifest, whole, ann, lexical))
     log.info("index saved: %d documents, %d sentences", len(infos), len(sentences))
     return BuildReport(plan, len(sentences), embedded, time.perf_counter() - started)
 
 
-def _previous(sentences: list[Sentence], i: int) -> str | None:
+def _previous(sentences: Sequence[Sentence], i: int) -> str | None:
     """The text of the sentence before sentence i in the same paragraph of the same document."""
     if i == 0:
         return None
@@ -204,22 +185,17 @@ def _previous(sentences: list[Sentence], i: int) -> str | None:
     return before.text if (before.doc_id, before.paragraph) == (this.doc_id, this.paragraph) else None
 
 
-def _stack(blocks: list[np.ndarray], dimension: int) -> np.ndarray:
-    blocks = [block.reshape(-1, dimension) for block in blocks]
-    return np.ascontiguousarray(np.vstack(blocks) if blocks else np.zeros((0, dimension)), dtype=np.float32)
-
-
-def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[dict[str, _Part], int]:
+def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[dict[str, Shard], int]:
     """Split and embed new or changed documents: sentences, paragraphs and clauses in one pass."""
     plans = []
     texts: list[str] = []
     for doc in documents:
         sentences = split_document(doc)
-        pieces = [splitter.parts(s.text, _previous(sentences, i)) for i, s in enumerate(sentences)]
-        plans.append((doc, sentences, pieces))
-        texts += [s.text for s in sentences] + list(doc.paragraphs) + [c for group in pieces for c in group]
+        clauses = [splitter.clause_texts(s.text, _previous(sentences, i)) for i, s in enumerate(sentences)]
+        plans.append((doc, sentences, clauses))
+        texts += [s.text for s in sentences] + list(doc.paragraphs) + [c for group in clauses for c in group]
     vectors = model.encode(texts, progress=progress)
-    parts: dict[str, _Part] = {}
+    shards: dict[str, Shard] = {}
     cursor = 0
 
     def take(count: int) -> np.ndarray:
@@ -228,25 +204,20 @@ def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[
         cursor += count
         return block
 
-    for doc, sentences, pieces in plans:
+    for doc, sentences, clauses in plans:
         sentence_vectors = take(len(sentences))
-        paragraph_vectors = take(len(doc.paragraphs))
-        clause_counts = np.array([len(group) for group in pieces], dtype=np.int64)
-        parts[doc.doc_id] = _Part(
-            sentences=sentences,
-            vectors=sentence_vectors,
-            paragraph_of=np.array([s.paragraph - 1 for s in sentences], dtype=np.int64),
-            paragraph_vectors=paragraph_vectors,
-            clause_counts=clause_counts,
-            clause_vectors=take(int(clause_counts.sum())),
+        paragraphs = ParagraphVectors(np.array([s.paragraph - 1 for s in sentences], dtype=np.int64), take(len(doc.paragraphs)))
+        counts = [len(group) for group in clauses]
+        shards[doc.doc_id] = Shard(
+            tuple(sentences), sentence_vectors, paragraphs, ClauseVectors.from_counts(counts, take(sum(counts)))
         )
-    return parts, sum(len(sentences) for _, sentences, _ in plans)
+    return shards, sum(len(sentences) for _, sentences, _ in plans)
 
 
-def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, _Part]:
+def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, Shard]:
     """Everything stored for unchanged documents in the live index (empty if it cannot be read)."""
     try:
-        old = store.load_index(settings.index_dir, model=settings.embedding_model)
+        old = store.load_index(settings.index_dir, model=model_identity(settings))
     except EventBotError as exc:
         log.warning("re-embedding everything: %s", exc)
         return {}
@@ -254,20 +225,36 @@ def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, _Part]:
     for i, sentence in enumerate(old.sentences):
         if sentence.doc_id in doc_ids:
             rows.setdefault(sentence.doc_id, []).append(i)
-    c = old.context
-    parts = {}
-    for doc_id, idx in rows.items():
-        paragraphs = c.paragraph_of[idx]
-        first, last = int(paragraphs.min()), int(paragraphs.max())
-        starts, ends = c.clause_start[idx], c.clause_start[np.array(idx) + 1]
-        parts[doc_id] = _Part(
-            sentences=[old.sentences[i] for i in idx],
-            vectors=old.vectors[idx],
-            paragraph_of=paragraphs - first,
-            paragraph_vectors=c.paragraph_vectors[first : last + 1],
-            clause_counts=(ends - starts).astype(np.int64),
-            clause_vectors=np.concatenate([c.clause_vectors[a:b] for a, b in zip(starts, ends, strict=True)])
-            if len(idx)
-            else np.zeros((0, old.vectors.shape[1]), np.float32),
-        )
-    return parts
+    return {doc_id: old.shard.take(idx) for doc_id, idx in rows.items()}
+
+
+def update_index(
+    settings: Settings,
+    embedder: Callable[[], Embedder],
+    notify: Callable[[str], None],
+    *,
+    repair: bool,
+    progress: bool = False,
+) -> BuildReport | None:
+    """Plan, tell `notify` what is about to happen, and build: the one path every front end takes.
+
+    With `repair` (an explicit build), an index that looks current is still checked file by file, and
+    a damaged one, or one built for another model, is rebuilt in full. Without it (before answering),
+    a current index is left alone (None) and a damaged one is refused, since an operator should look
+    at it first.
+    """
+    plan = plan_build(settings)
+    for warning in plan.warnings:
+        notify(f"warning: {warning}")
+    if plan.up_to_date and not repair:
+        return None
+    if not plan.up_to_date:
+        if plan.fault is not None and not repair:
+            raise IndexDamagedError(plan.fault)
+        if store.current_build(settings.index_dir) is None:
+            notify(f"No index yet: building it from {settings.seeds_dir} (once).")
+        elif plan.reason:
+            notify(f"Full build: {plan.reason}.")
+        else:
+            notify("The articles changed since the last build: updating the index.")
+    return build(settings, embedder, progress=progress, plan=plan)

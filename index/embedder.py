@@ -92,15 +92,29 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(np.vstack(parts))
 
 
+def model_identity(settings: Settings) -> str:
+    """What the index is stamped with: vectors of another identity cannot be compared with this embedder's."""
+    if settings.embedding_backend == "hashing":
+        from index.hashing import MODEL_NAME
+
+        return MODEL_NAME
+    return settings.embedding_model
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder EMBEDDING_BACKEND asks for, loaded now.
 
-    `onnx` and `auto` use the ONNX export in MODEL_CACHE_DIR, making it first if it is missing (that
-    once needs torch, about ten seconds). `auto` falls back to sentence-transformers, with a warning,
-    when the model cannot be exported; `onnx` reports it instead.
+    `hashing` needs no model (tests and dry runs). `onnx` and `auto` use the ONNX export in
+    MODEL_CACHE_DIR, making it first if it is missing (that once needs torch, about ten seconds).
+    `auto` falls back to sentence-transformers, with a warning, when the model cannot be exported;
+    `onnx` reports it instead.
     """
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbedder(settings.embedding_model)
+    if settings.embedding_backend == "hashing":
+        from index.hashing import HashingEmbedder
+
+        return HashingEmbedder()
     from index import onnx_backend
 
     folder = onnx_backend.export_folder(settings.model_cache_dir, settings.embedding_model)

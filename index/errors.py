@@ -1,33 +1,66 @@
-"""Domain errors: raised in the library, turned into one clear line at the edge."""
+"""Domain errors: what went wrong and what fixes it, as data; front ends choose the words and exit codes."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Fix(Enum):
+    """What an operator or user does about a failure; each front end words it in its own terms."""
+
+    BUILD = "build the index"
+    REBUILD = "rebuild the index"
+    ADD_ARTICLES = "add articles to SEEDS_DIR"
+    SETTING = "change the setting named in the message"
+    ASK_AGAIN = "ask a question in words"
 
 
 class EventBotError(Exception):
-    """Base for every failure a user or operator can cause; the message is shown as is."""
+    """Base for every failure a user or operator can cause; `problem` is one line, `fix` says what mends it."""
 
-    exit_code = 1
+    default_fix: Fix | None = None
+
+    def __init__(self, problem: str, *, fix: Fix | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix or self.default_fix
 
 
 class SettingsError(EventBotError):
     """A setting has an invalid value."""
 
+    default_fix = Fix.SETTING
+
 
 class NoDocumentsError(EventBotError):
     """The seeds folder holds no readable article."""
+
+    default_fix = Fix.ADD_ARTICLES
 
 
 class IndexMissingError(EventBotError):
     """No index has been built yet."""
 
+    default_fix = Fix.BUILD
+
 
 class IndexDamagedError(EventBotError):
     """The index on disk is unreadable, incomplete or built for another model."""
+
+    default_fix = Fix.REBUILD
+
+
+class IndexOutdatedError(IndexDamagedError):
+    """The index was written by another version in another format; a build replaces it."""
 
 
 class ModelLoadError(EventBotError):
     """The embedding model could not be loaded."""
 
+    default_fix = Fix.SETTING
+
 
 class BadQuestionError(EventBotError):
     """The question is empty or blank."""
 
-    exit_code = 2
+    default_fix = Fix.ASK_AGAIN

@@ -44,7 +44,7 @@ def article_files(seeds_dir: Path) -> list[Path]:
 def load_documents(seeds_dir: Path) -> LoadResult:
     """Read every article; a file that cannot be used is skipped with a warning naming it."""
     if not seeds_dir.is_dir():
-        raise NoDocumentsError(f"seeds folder {seeds_dir} does not exist: create it and add articles")
+        raise NoDocumentsError(f"seeds folder {seeds_dir} does not exist")
     documents: list[Document] = []
     warnings: list[str] = []
     seen: set[str] = set()
@@ -61,7 +61,7 @@ def load_documents(seeds_dir: Path) -> LoadResult:
         seen.add(doc.doc_id)
         documents.append(doc)
     if not documents:
-        raise NoDocumentsError(f"no readable articles (.txt or .md) in {seeds_dir}: add one and run `eventbot build`")
+        raise NoDocumentsError(f"no readable articles (.txt or .md) in {seeds_dir}")
     return LoadResult(tuple(documents), tuple(warnings))
 
 

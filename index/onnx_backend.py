@@ -149,7 +149,10 @@ class OnnxEmbedder:
             self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # a damaged or missing export: the caller falls back or reports
-            raise ModelLoadError(f"cannot load the ONNX export in {folder}: {type(exc).__name__}; run `eventbot build`") from None
+            raise ModelLoadError(
+                f"cannot load the ONNX export in {folder}: {type(exc).__name__}; delete it to export again, "
+                "or set EMBEDDING_BACKEND=torch"
+            ) from None
         self.model_name = model_name
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])

@@ -16,7 +16,7 @@ def clean_question(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:
         kept.append(" " if category in {"Cc", "Cs"} else ch)
     cleaned = " ".join("".join(kept).split())
     if not cleaned:
-        raise BadQuestionError("the question is empty: type a question about the articles")
+        raise BadQuestionError("the question is empty")
     notes: tuple[str, ...] = ()
     if len(cleaned) > max_chars:
         cut = cleaned[:max_chars].rsplit(" ", 1)[0] or cleaned[:max_chars]

@@ -8,41 +8,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from index import store
-from index.builder import BuildReport, build, plan_build
-from index.embedder import Embedder, load_embedder
+from index.builder import update_index
+from index.embedder import Embedder, load_embedder, model_identity
 from index.question import clean_question
-from index.records import Answer, DocumentInfo, Hit
-from index.search import Mode, Searcher
+from index.ranking import Ranker, decide
+from index.records import Answer, DocumentInfo
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def ensure_index(settings: Settings, embedder: Callable[[], Embedder], notify: Callable[[str], None]) -> BuildReport | None:
-    """Build the index if there is none, or update it if the articles changed; None if it was current."""
-    plan = plan_build(settings)
-    for warning in plan.warnings:
-        notify(f"warning: {warning}")
-    if plan.up_to_date:
-        return None
-    if plan.fault is not None:
-        raise store.IndexDamagedError(plan.fault)
-    if store.current_build(settings.index_dir) is None:
-        notify(f"No index yet: building it from {settings.seeds_dir} (once).")
-    else:
-        notify("The articles changed since the last build: updating the index.")
-    report = build(settings, embedder, progress=True, plan=plan)
-    notify(report.summary())
-    return report
-
-
-# A second or third sentence is quoted only when it ranks nearly as well as the first: a reader asking
-# "Where was it held?" wants the one sentence that says so, not two loosely related ones after it.
-NEARLY_AS_GOOD = 0.85
-
-
-def _also_worth_reading(hit: Hit, best: Hit, threshold: float) -> bool:
-    return hit.confidence >= threshold and hit.score >= NEARLY_AS_GOOD * best.score
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +26,38 @@ class Prepared:
     notes: tuple[str, ...]
 
 
+def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
+    """The articles of the index on disk, checked as for answering, without loading the model."""
+    return store.load_index(settings.index_dir, model=model_identity(settings)).manifest.documents
+
+
 class QAService:
     """Holds the model and the index, loaded once; `answer` is safe to call from worker threads."""
 
     def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._searcher = Searcher(data)
+        self._ranker = Ranker(data)
 
     @classmethod
-    def open(cls, settings: Settings, notify: Callable[[str], None] = log.info) -> QAService:
+    def open(
+        cls,
+        settings: Settings,
+        notify: Callable[[str], None] = log.info,
+        *,
+        embedder: Callable[[Settings], Embedder] = load_embedder,
+    ) -> QAService:
         """Load the model and the index (building or updating the index first when the articles changed)."""
-        embedder = cache(lambda: load_embedder(settings))  # loaded once, by the build or below
-        ensure_index(settings, embedder, notify)
-        model = embedder()
-        data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=model.dimension)
-        return cls(settings, model, data)
+        model = cache(lambda: embedder(settings))  # loaded once, by the build or below
+        report = update_index(settings, model, notify, repair=False, progress=True)
+        if report is not None:
+            notify(report.summary())
+        data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=model().dimension)
+        return cls(settings, model(), data)
 
     @property
     def data(self) -> store.IndexData:
-        return self._searcher.data
+        return self._ranker.data
 
     def sources(self) -> tuple[DocumentInfo, ...]:
         """Every article in the index, in build order."""
@@ -80,8 +65,8 @@ class QAService:
 
     def reload(self) -> store.IndexData:
         """Load the index from disk and swap it in; on any fault the old one stays and the error is raised."""
-        data = store.load_index(self.settings.index_dir, model=self.settings.embedding_model, dimension=self.embedder.dimension)
-        self._searcher = Searcher(data)  # one reference swap: a batch in flight keeps the one it took
+        data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
+        self._ranker = Ranker(data)  # one reference swap: a batch in flight keeps the one it took
         return data
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
@@ -93,28 +78,21 @@ class QAService:
         text, notes = clean_question(question, self.settings.max_question_chars)
         return Prepared(text, notes)
 
-    def answer_many(self, questions: Sequence[str], top_k: int | None = None, mode: Mode = "hybrid") -> list[Answer]:
-        """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one.
+    def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
+        """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one."""
+        return self.answer_prepared([self.prepare(q) for q in questions], top_k)
 
-        `mode` other than "hybrid" is for the evaluation's baselines only.
-        """
-        return self.answer_prepared([self.prepare(q) for q in questions], top_k, mode)
-
-    def answer_prepared(self, prepared: Sequence[Prepared], top_k: int | None = None, mode: Mode = "hybrid") -> list[Answer]:
-        """Answer cleaned questions: one embedding call for the batch, then one search each."""
+    def answer_prepared(self, prepared: Sequence[Prepared], top_k: int | None = None) -> list[Answer]:
+        """Answer cleaned questions: one embedding call for the batch, then one ranking each."""
         if not prepared:
             return []
         k = top_k or self.settings.top_k
         texts = [p.text for p in prepared]
         vectors = self.embedder.encode(texts)
-        searcher = self._searcher  # one index for the whole batch, even if /reload swaps it meanwhile
-        threshold = self.settings.decline_threshold
+        ranker = self._ranker  # one index for the whole batch, even if /reload swaps it meanwhile
         answers = []
-        for item, ranked in zip(prepared, searcher.search(texts, vectors, k, mode), strict=True):
-            hits = searcher.hits(ranked)
-            answered = any(hit.confidence >= threshold for hit in hits)
-            presented = (
-                tuple(h for i, h in enumerate(hits) if i == 0 or _also_worth_reading(h, hits[0], threshold)) if answered else ()
-            )
-            answers.append(Answer(item.text, answered, hits, item.notes, presented))
+        for item, ranked in zip(prepared, ranker.rank(texts, vectors, k), strict=True):
+            hits = ranker.hits(ranked)
+            decision = decide(hits, self.settings.decline_threshold)
+            answers.append(Answer(item.text, decision.answered, hits, item.notes, decision.presented))
         return answers

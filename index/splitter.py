@@ -69,7 +69,7 @@ def with_antecedent(text: str, previous: str | None) -> str | None:
     return None
 
 
-def parts(text: str, previous: str | None) -> list[str]:
+def clause_texts(text: str, previous: str | None) -> list[str]:
     """Extra texts whose similarity to a question also counts for this sentence: its clauses and,
     when it opens with a pronoun, the sentence read together with the one before it."""
     pieces = clauses(text)
@@ -84,14 +84,14 @@ def clauses(text: str) -> list[str]:
     all-MiniLM-L6-v2 embeds a long sentence as one average, so a question about a detail ("which hotel?")
     scores low against a sentence that is mostly a quotation. Scoring the best clause fixes that.
     """
-    parts = [part.strip(' "“”()') for part in _CLAUSE_BREAK.split(text)]
-    parts = [part for part in parts if part]
-    if len(parts) < 2:
+    chunks = [chunk.strip(' "“”()') for chunk in _CLAUSE_BREAK.split(text)]
+    chunks = [chunk for chunk in chunks if chunk]
+    if len(chunks) < 2:
         return []
     pieces = []
     for width in (1, 2):
-        for begin in range(len(parts) - width + 1):
-            piece = " ".join(parts[begin : begin + width])
+        for begin in range(len(chunks) - width + 1):
+            piece = " ".join(chunks[begin : begin + width])
             if len(piece.split()) >= MIN_CLAUSE_WORDS and piece != text:
                 pieces.append(piece)
     return list(dict.fromkeys(pieces))

@@ -15,8 +15,9 @@ from typing import Any
 
 from index.builder import build
 from index.embedder import Embedder
+from index.hashing import HashingEmbedder
 from index.settings import Settings
-from tests.conftest import SEED
+from tests.helpers import HASHING_THRESHOLD, SEED
 from tests.telegram_double import BotApiDouble, text_update
 
 TOKEN = "123456789:AAE-secret-test-token_DoNotLeak"
@@ -90,7 +91,7 @@ class Bot:
             return [m for m in self.double.sent(chat_id=chat_id) if reply_to(m) == message_id]
 
         self.double.wait_for(found, timeout)
-        time.sleep(0.3)  # a reply split over several messages: let the rest arrive
+        time.sleep(0.15)  # a reply split over several messages (sent back to back): let the rest arrive
         return self.double.sent(chat_id=chat_id)
 
 
@@ -99,11 +100,27 @@ def answers_to(bot: Bot, chat_id: int, message_id: int, timeout: float = 30.0) -
     return [m for m in bot.replies(chat_id, message_id, timeout) if reply_to(m) == message_id]
 
 
-def prepare_bot(home: Path, embedder: Embedder, model_cache: Path, **settings: str) -> Bot:
-    """A seeds folder with the article, a built index, a double, and the environment to run the bot in."""
+def prepare_bot(home: Path, *, real: tuple[Embedder, Path] | None = None, **settings: str) -> Bot:
+    """A seeds folder with the article, a built index, a double, and the environment to run the bot in.
+
+    The bot uses the hashing embedder, or with `real` (the loaded model and its ONNX export folder) the real model.
+    """
     (home / "seeds").mkdir(parents=True)
     shutil.copy(SEED, home / "seeds" / SEED.name)
-    build(Settings(seeds_dir=home / "seeds", index_dir=home / "index", log_file=None), lambda: embedder)
+    backend = (
+        {"EMBEDDING_BACKEND": "hashing", "DECLINE_THRESHOLD": HASHING_THRESHOLD}
+        if real is None
+        else {
+            "EMBEDDING_BACKEND": "onnx",
+            "MODEL_CACHE_DIR": str(real[1]),
+            "DECLINE_THRESHOLD": str(Settings.model_fields["decline_threshold"].default),
+        }
+    )
+    embedder = HashingEmbedder() if real is None else real[0]
+    build(
+        Settings(seeds_dir=home / "seeds", index_dir=home / "index", embedding_backend=backend["EMBEDDING_BACKEND"]),
+        lambda: embedder,
+    )
     double = BotApiDouble(TOKEN)
     base_url = double.start()
     env = {
@@ -115,7 +132,7 @@ def prepare_bot(home: Path, embedder: Embedder, model_cache: Path, **settings: s
         "TELEGRAM_TIMEOUT": "2",
         "LOG_LEVEL": "DEBUG",
         "LOG_FILE": str(home / "bot.log"),
-        "MODEL_CACHE_DIR": str(model_cache),
+        **backend,
         **settings,
     }
     return Bot(double, home, env)

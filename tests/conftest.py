@@ -1,39 +1,49 @@
-"""Shared fixtures: a copy of the seed article, settings pointing at temporary folders, the real model once."""
+"""Fixtures: every test runs in its own folder with the hashing embedder; the real model only where asked for."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.hashing import HashingEmbedder
 from index.settings import PACKAGED_MODEL, Settings
+from tests.helpers import HASHING_THRESHOLD, SEED
 
-REPO = Path(__file__).resolve().parent.parent
-SEED = REPO / "seeds" / "2025-07-08-k-defense-day.txt"
-DATA = Path(__file__).resolve().parent / "data"
+SETTING_NAMES = (
+    "SEEDS_DIR",
+    "INDEX_DIR",
+    "EMBEDDING_MODEL",
+    "EMBEDDING_BACKEND",
+    "MODEL_CACHE_DIR",
+    "TOP_K",
+    "DECLINE_THRESHOLD",
+    "TELEGRAM_BOT_TOKEN",
+    "LOG_FILE",
+    "LOG_LEVEL",
+)
 
 
-class CountingEmbedder:
-    """Wraps a real embedder and records the texts it embeds (sentences, paragraphs and clauses)."""
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's .env or settings; the default embedder is the model-free hashing one."""
+    monkeypatch.chdir(tmp_path)
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EMBEDDING_BACKEND", "hashing")
+    monkeypatch.setenv("DECLINE_THRESHOLD", HASHING_THRESHOLD)
 
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.model_name = inner.model_name
-        self.dimension = inner.dimension
-        self.texts: list[str] = []
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        self.texts += list(texts)
-        return self.inner.encode(texts, progress=progress)
+@pytest.fixture
+def hashing() -> Embedder:
+    return HashingEmbedder()
 
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
-    """The packaged all-MiniLM-L6-v2, loaded once for the whole run."""
+    """The packaged all-MiniLM-L6-v2, loaded once for the whole run (only by tests that measure retrieval)."""
     return SentenceTransformerEmbedder(PACKAGED_MODEL)
 
 
@@ -47,24 +57,6 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedde
     return folder
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
-    """No test reads the developer's .env or environment settings; all share one ONNX export."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(model_cache))
-    for name in (
-        "SEEDS_DIR",
-        "INDEX_DIR",
-        "EMBEDDING_MODEL",
-        "TOP_K",
-        "DECLINE_THRESHOLD",
-        "TELEGRAM_BOT_TOKEN",
-        "LOG_FILE",
-        "LOG_LEVEL",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
     folder = tmp_path / "seeds"
@@ -75,12 +67,20 @@ def seeds(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, seeds: Path) -> Settings:
-    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", log_file=None)
+    """Settings for the hashing embedder."""
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing")
+
+
+@pytest.fixture
+def real_settings(tmp_path: Path, seeds: Path) -> Settings:
+    """Settings for the packaged model (pass `real_embedder` wherever a model is loaded)."""
+    default = Settings.model_fields["decline_threshold"].default
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="torch", decline_threshold=default)
 
 
 @pytest.fixture
 def env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The same settings, but through the environment, as the command line reads them."""
+    """The hashing settings, but through the environment, as the command line reads them."""
     monkeypatch.setenv("SEEDS_DIR", str(seeds))
     monkeypatch.setenv("INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("LOG_FILE", str(tmp_path / "eventbot.log"))
@@ -88,8 +88,9 @@ def env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Setting
 
 
 @pytest.fixture
-def shared_model(real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Embedder]:
-    """Every code path that loads the model gets the already loaded one (a load costs seconds)."""
-    monkeypatch.setattr("index.service.load_embedder", lambda settings: real_embedder)
-    monkeypatch.setattr("bot.cli.load_embedder", lambda settings: real_embedder)
-    yield real_embedder
+def real_env(env: Settings, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Settings:
+    """The command line on the packaged model through its ONNX export (made once per run)."""
+    monkeypatch.setenv("EMBEDDING_BACKEND", "onnx")
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(model_cache))
+    monkeypatch.delenv("DECLINE_THRESHOLD")
+    return Settings()

@@ -13,12 +13,10 @@ import pytest
 
 from bot.cli import main
 from bot.console import run_console
-from index.embedder import Embedder
 from index.service import QAService
 from index.settings import Settings
+from tests.helpers import CITATION, HYATT
 
-HYATT = "Grand Hyatt Hotel"
-CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
 ANSWER_KEYS = {"text", "score", "doc_id", "title", "date", "source", "paragraph", "sentence"}
 
 
@@ -36,7 +34,7 @@ def run(
     return code, out, err
 
 
-def test_ask_builds_on_first_use_and_cites(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_builds_on_first_use_and_cites(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "ask", "Where was K-Defense Day held?")
     assert code == 0
     assert "No index yet" in err
@@ -46,16 +44,19 @@ def test_ask_builds_on_first_use_and_cites(env: Settings, shared_model: Embedder
 
 
 def test_ask_json_answers_a_file_of_questions_in_the_documented_shape(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    questions = "Where was K-Defense Day held?\n\nWhat is the capital of France?\nHow much is the Poland tank deal worth?\n"
+    questions = (
+        "Where was K-Defense Day held?\n\nWhat is the capital of France?\n"
+        "What contract did South Korea sign to export K2 tanks to Poland?\n"
+    )
     code, out, _ = run(capsys, "ask", "--json", "--top-k", "2", stdin=questions, monkeypatch=monkeypatch)
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["question"] for r in rows] == [
         "Where was K-Defense Day held?",
         "What is the capital of France?",
-        "How much is the Poland tank deal worth?",
+        "What contract did South Korea sign to export K2 tanks to Poland?",
     ]
     for row in rows:
         assert set(row) == {"question", "answered", "answers"}
@@ -75,7 +76,7 @@ def test_ask_json_answers_a_file_of_questions_in_the_documented_shape(
     assert rows[2]["answered"] and "9 trillion won" in rows[2]["answers"][0]["text"]
 
 
-def test_piped_console_answers_each_line_without_prompt_noise(settings: Settings, shared_model: Embedder) -> None:
+def test_piped_console_answers_each_line_without_prompt_noise(settings: Settings) -> None:
     service = QAService.open(settings, lambda message: None)
     out = io.StringIO()
     code = run_console(
@@ -95,9 +96,7 @@ def test_piped_console_answers_each_line_without_prompt_noise(settings: Settings
 
 
 @pytest.mark.parametrize("argv", [["ask", ""], ["ask", "   "], ["ask", "\t\n"], ["ask", "\x00\x01"]])
-def test_empty_question_is_a_usage_error(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> None:
+def test_empty_question_is_a_usage_error(env: Settings, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert out == ""
@@ -105,7 +104,7 @@ def test_empty_question_is_a_usage_error(
 
 
 def test_blank_standard_input_is_a_usage_error(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = run(capsys, "ask", stdin="\n  \n", monkeypatch=monkeypatch)
     assert code == 2 and "usage" in err
@@ -125,7 +124,7 @@ def test_blank_standard_input_is_a_usage_error(
     ],
 )
 def test_odd_questions_are_answered_or_declined_without_crashing(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], question: str
+    env: Settings, capsys: pytest.CaptureFixture[str], question: str
 ) -> None:
     code, out, err = run(capsys, "ask", "--json", question)
     assert code == 0, err
@@ -134,7 +133,7 @@ def test_odd_questions_are_answered_or_declined_without_crashing(
     assert "Traceback" not in err
 
 
-def test_long_question_is_cut_with_a_note(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+def test_long_question_is_cut_with_a_note(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "ask", "Where was K-Defense Day held? " * 3500)
     assert code == 0
     assert "only its first" in out and HYATT in out
@@ -149,20 +148,7 @@ def test_invalid_setting_is_one_line_naming_it(
     assert err.startswith("eventbot: invalid setting TOP_K") and err.count("\n") == 1
 
 
-def test_damaged_index_at_start_is_one_line_and_exit_1(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["build"]) == 0
-    capsys.readouterr()
-    from index import store
-
-    (store.current_build(env.index_dir) / "faiss.index").write_bytes(b"junk")
-    code, out, err = run(capsys, "sources")
-    assert code == 1 and out == ""
-    assert "faiss.index is damaged" in err and "eventbot build" in err and err.count("\n") == 1
-
-
-def test_changed_seeds_are_noticed_and_indexed(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+def test_changed_seeds_are_noticed_and_indexed(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build"]) == 0
     (env.seeds_dir / "poland.txt").write_text(
         "date 2025-07-20 K-2 tanks arrive\nThe first K-2 tanks arrived in the port of Gdynia.\n", encoding="utf-8"
@@ -174,7 +160,7 @@ def test_changed_seeds_are_noticed_and_indexed(env: Settings, shared_model: Embe
     assert "Gdynia" in out.splitlines()[0]
 
 
-def test_build_reports_changes_and_warnings(env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_reports_changes_and_warnings(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     (env.seeds_dir / "bad.txt").write_bytes(b"\xff\xfe\x00binary")
     code, out, err = run(capsys, "build")
     assert code == 0

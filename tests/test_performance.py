@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 
 from bot.cli import main
-from index import onnx_backend, search, store
+from index import onnx_backend, store
 from index.builder import build
-from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
+from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
 from index.errors import ModelLoadError
-from index.evaluate import load_questions
 from index.onnx_backend import OnnxEmbedder
+from index.ranking import ranker
 from index.service import QAService
 from index.settings import Settings
-from tests.conftest import REPO
+from measure.evaluate import load_questions
+from tests.helpers import REPO
 
 QUESTIONS = [q.question for q in load_questions(REPO / "eval" / "dev.jsonl")] + [
     q.question for q in load_questions(REPO / "eval" / "article-tune.jsonl")
@@ -26,8 +27,8 @@ QUESTIONS = [q.question for q in load_questions(REPO / "eval" / "dev.jsonl")] + 
 
 
 @pytest.fixture
-def onnx(settings: Settings, model_cache: Path) -> Embedder:
-    return load_embedder(settings.model_copy(update={"model_cache_dir": model_cache, "embedding_backend": "onnx"}))
+def onnx(real_settings: Settings, model_cache: Path) -> Embedder:
+    return load_embedder(real_settings.model_copy(update={"model_cache_dir": model_cache, "embedding_backend": "onnx"}))
 
 
 def test_onnx_vectors_match_sentence_transformers(onnx: Embedder, real_embedder: Embedder) -> None:
@@ -37,7 +38,8 @@ def test_onnx_vectors_match_sentence_transformers(onnx: Embedder, real_embedder:
     assert difference < onnx_backend.TOLERANCE
 
 
-def test_onnx_answers_are_identical_to_the_reference(settings: Settings, onnx: Embedder, real_embedder: Embedder) -> None:
+def test_onnx_answers_are_identical_to_the_reference(real_settings: Settings, onnx: Embedder, real_embedder: Embedder) -> None:
+    settings = real_settings
     build(settings, lambda: real_embedder)
     data = store.load_index(settings.index_dir, model=settings.embedding_model)
     reference = QAService(settings, real_embedder, data).answer_many(QUESTIONS)
@@ -47,16 +49,18 @@ def test_onnx_answers_are_identical_to_the_reference(settings: Settings, onnx: E
         assert a.answered == b.answered
 
 
-def test_backend_setting_chooses_the_embedder(settings: Settings, model_cache: Path) -> None:
+def test_backend_setting_chooses_the_embedder(real_settings: Settings, model_cache: Path) -> None:
+    settings = real_settings
     torch = load_embedder(settings.model_copy(update={"embedding_backend": "torch"}))
     assert isinstance(torch, SentenceTransformerEmbedder)
-    auto = load_embedder(settings.model_copy(update={"model_cache_dir": model_cache}))
+    auto = load_embedder(settings.model_copy(update={"model_cache_dir": model_cache, "embedding_backend": "auto"}))
     assert isinstance(auto, OnnxEmbedder)
 
 
 def test_damaged_export_falls_back_in_auto_and_is_reported_in_onnx(
-    settings: Settings, tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture
+    real_settings: Settings, tmp_path: Path, model_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    settings = real_settings
     cache = tmp_path / "cache"
     folder = onnx_backend.export_folder(cache, settings.embedding_model)
     folder.parent.mkdir(parents=True)
@@ -64,34 +68,34 @@ def test_damaged_export_falls_back_in_auto_and_is_reported_in_onnx(
 
     shutil.copytree(onnx_backend.export_folder(model_cache, settings.embedding_model), folder)
     (folder / "model.onnx").write_bytes(b"not a model")
-    with pytest.raises(ModelLoadError, match="eventbot build"):
+    with pytest.raises(ModelLoadError, match="cannot load the ONNX export"):
         load_embedder(settings.model_copy(update={"model_cache_dir": cache, "embedding_backend": "onnx"}))
     with caplog.at_level(logging.WARNING):
-        fallback = load_embedder(settings.model_copy(update={"model_cache_dir": cache}))
+        fallback = load_embedder(settings.model_copy(update={"model_cache_dir": cache, "embedding_backend": "auto"}))
     assert isinstance(fallback, SentenceTransformerEmbedder)
     assert "using sentence-transformers" in caplog.text
 
 
-def test_index_type_is_chosen_recorded_and_overridable(settings: Settings, real_embedder: Embedder) -> None:
-    build(settings, lambda: real_embedder)
+def test_index_type_is_chosen_recorded_and_overridable(settings: Settings, hashing: Embedder) -> None:
+    build(settings, lambda: hashing)
     assert store.read_manifest(settings.index_dir).index_type == "flat"
     hnsw = settings.model_copy(update={"index_type": "hnsw"})
-    report = build(hnsw, lambda: real_embedder)
+    report = build(hnsw, lambda: hashing)
     assert report.plan.reason and "INDEX_TYPE" in report.plan.reason
-    data = store.load_index(hnsw.index_dir, model=hnsw.embedding_model)
+    data = store.load_index(hnsw.index_dir, model=model_identity(hnsw))
     assert data.manifest.index_type == "hnsw" and hasattr(data.ann, "hnsw")
-    answer = QAService(hnsw, real_embedder, data).answer("Where was K-Defense Day held?")
+    answer = QAService(hnsw, hashing, data).answer("Where was K-Defense Day held?")
     assert "Grand Hyatt" in answer.presented[0].sentence.text
 
 
 def test_candidate_search_agrees_with_exact_search(
-    settings: Settings, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, hashing: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build(settings, lambda: real_embedder)
-    service = QAService(settings, real_embedder, store.load_index(settings.index_dir, model=settings.embedding_model))
+    build(settings, lambda: hashing)
+    service = QAService(settings, hashing, store.load_index(settings.index_dir, model=model_identity(settings)))
     exact = [a.hits[0].sentence for a in service.answer_many(QUESTIONS)]
-    monkeypatch.setattr(search, "EXACT_LIMIT", 5)  # every question now goes through FAISS + BM25 candidates
-    monkeypatch.setattr(search, "CANDIDATES", 8)
+    monkeypatch.setattr(ranker, "EXACT_LIMIT", 5)  # every question now goes through FAISS + BM25 candidates
+    monkeypatch.setattr(ranker, "CANDIDATES", 8)
     pooled = [a.hits[0].sentence for a in service.answer_many(QUESTIONS)]
     assert sum(a == b for a, b in zip(exact, pooled, strict=True)) >= 0.9 * len(exact)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,18 +12,22 @@ from bot.cli import main
 from index.embedder import Embedder
 from index.service import QAService
 from index.settings import Settings
-
-AIR_SHOW = (
-    "date 2025-10-20 Seoul air show opens\n"
-    "The Seoul International Aerospace and Defense Exhibition opened on Monday at Seoul Air Base. "
-    "It drew 50,000 visitors in its first two days, organizers said.\n"
-    "Weather in the capital was mild during the opening.\n"
-)
+from measure import baselines
+from tests.helpers import AIR_SHOW, SEED
 
 
-@pytest.fixture
-def service(settings: Settings, shared_model: Embedder) -> QAService:
-    return QAService.open(settings, lambda message: None)
+def open_real(settings: Settings, embedder: Embedder) -> QAService:
+    return QAService.open(settings, lambda message: None, embedder=lambda _: embedder)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> QAService:
+    """The seed article on the real model, built once for the tests that only ask."""
+    home = tmp_path_factory.mktemp("quality")
+    (home / "seeds").mkdir()
+    shutil.copy(SEED, home / "seeds" / SEED.name)
+    settings = Settings(seeds_dir=home / "seeds", index_dir=home / "index", embedding_backend="torch", decline_threshold=0.3)
+    return open_real(settings, real_embedder)
 
 
 def test_known_question_is_answered_with_its_sentence(service: QAService) -> None:
@@ -48,7 +53,8 @@ def test_question_naming_something_absent_scores_lower(service: QAService) -> No
     assert absent.confidence < about.confidence
 
 
-def test_near_duplicates_are_returned_once(settings: Settings, shared_model: Embedder) -> None:
+def test_near_duplicates_are_returned_once(real_settings: Settings, real_embedder: Embedder) -> None:
+    settings = real_settings
     (settings.seeds_dir / "wire-copy.txt").write_text(
         "date 2025-07-08 Wire copy\n"
         "He noted that South Korea signed a 9 trillion won ($6.7 billion) contract earlier this month "
@@ -57,27 +63,31 @@ def test_near_duplicates_are_returned_once(settings: Settings, shared_model: Emb
         "to export Hyundai Rotem's K2 tanks to Poland!\n",
         encoding="utf-8",
     )
-    service = QAService.open(settings, lambda message: None)
+    service = open_real(settings, real_embedder)
     hits = service.answer("How much is the tank contract with Poland worth?", top_k=5).hits
     tank_hits = [h for h in hits if "9 trillion won" in h.sentence.text]
     assert len(tank_hits) == 1
     assert len(hits) == 5
 
 
-def test_paragraph_context_finds_a_sentence_that_only_says_it(settings: Settings, shared_model: Embedder) -> None:
+def test_paragraph_context_finds_a_sentence_that_only_says_it(real_settings: Settings, real_embedder: Embedder) -> None:
+    settings = real_settings
     (settings.seeds_dir / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
-    service = QAService.open(settings, lambda message: None)
+    service = open_real(settings, real_embedder)
     answer = service.answer("Was the Seoul aerospace exhibition popular with visitors?")
     assert answer.answered
     assert answer.presented[0].sentence.text.startswith("It drew 50,000 visitors")
 
 
-def test_lexical_side_follows_an_incremental_rebuild(settings: Settings, shared_model: Embedder) -> None:
-    QAService.open(settings, lambda message: None)
+def test_lexical_side_follows_an_incremental_rebuild(real_settings: Settings, real_embedder: Embedder) -> None:
+    settings = real_settings
+    open_real(settings, real_embedder)
     (settings.seeds_dir / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
-    service = QAService.open(settings, lambda message: None)
-    (answer,) = service.answer_many(["Seoul Air Base exhibition"], 1, "bm25")
-    assert answer.hits[0].document.doc_id == "air-show"
+    service = open_real(settings, real_embedder)
+    vectors = real_embedder.encode(["Seoul Air Base exhibition"])
+    (found,) = baselines.ranked(service.data, baselines.bm25(service.data), ["Seoul Air Base exhibition"], vectors, 1)
+    assert found[0].doc_id == "air-show"
+    assert service.answer("Seoul Air Base exhibition").hits[0].document.doc_id == "air-show"
 
 
 def write_questions(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -93,9 +103,7 @@ QUESTIONS = [
 ]
 
 
-def test_eval_json_reports_system_and_baselines(
-    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_json_reports_system_and_baselines(real_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_questions(tmp_path / "q.jsonl", QUESTIONS)
     assert main(["eval", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -110,7 +118,7 @@ def test_eval_json_reports_system_and_baselines(
 
 
 def test_eval_verbose_lists_misses_with_what_was_returned(
-    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    real_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_questions(tmp_path / "q.jsonl", QUESTIONS)
     assert main(["eval", str(path), "--verbose"]) == 0
@@ -121,9 +129,7 @@ def test_eval_verbose_lists_misses_with_what_was_returned(
     assert "Which hotel hosted" not in out.split("MISS", 1)[1]
 
 
-def test_eval_context_must_contain_the_sentence(
-    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_context_must_contain_the_sentence(real_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [
         {"question": "Which hotel hosted K-Defense Day?", "answers": ["Grand Hyatt"], "context": "Another paragraph entirely."}
     ]
@@ -131,16 +137,14 @@ def test_eval_context_must_contain_the_sentence(
     assert json.loads(capsys.readouterr().out)["hybrid"]["r@3"] == 0.0
 
 
-def test_eval_with_seeds_builds_a_temporary_index(
-    env: Settings, shared_model: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_with_seeds_builds_a_temporary_index(real_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "other"
     other.mkdir()
     (other / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
     rows = [{"question": "Where did the aerospace exhibition open?", "answers": ["Seoul Air Base"]}]
     assert main(["eval", str(write_questions(tmp_path / "q.jsonl", rows)), "--json", "--seeds", str(other)]) == 0
     assert json.loads(capsys.readouterr().out)["hybrid"]["r@1"] == 1.0
-    assert not (env.index_dir / "CURRENT").exists()  # the operator's index was not touched
+    assert not (real_env.index_dir / "CURRENT").exists()  # the operator's index was not touched
 
 
 @pytest.mark.parametrize("line", ["not json", '{"answers": []}', '{"question": 5}', '["a list"]'])

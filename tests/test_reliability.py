@@ -16,52 +16,11 @@ from index.builder import build
 from index.embedder import Embedder
 from index.service import QAService
 from index.settings import Settings
-
-# At least 30 inputs a person can type (or a client can send), each with a sensible reply or a clear decline.
-BAD_INPUTS = [
-    "",
-    " ",
-    "\t\n  ",
-    "x",
-    "?",
-    "a" * 100_000,
-    "?!.,;:-",
-    "...",
-    "🚀🔥😀",
-    "🇰🇷🇵🇱",
-    "국방의 날 행사는 어디에서 열렸나요?",
-    "أين أقيم يوم الدفاع الكوري؟",
-    "Where 是 K-Defense Day ключ held?",
-    "\x00",
-    "abc\x00def",
-    "\x1b[31mred\x1b[0m",
-    "\x07\x08\x7f",
-    "\ud800",
-    "a\udfffb",
-    "<b>bold</b>",
-    "</a>",
-    "<script>alert(1)</script>",
-    "*_[]()~`",
-    "[link](http://example.com)",
-    "&amp; &lt; &",
-    "/",
-    "/unknown",
-    "/ask",
-    "/ask " + "x" * 5000,
-    "/start extra words here",
-    "/sources " + "z" * 1000,
-    "/reload now please",
-    "\u202eRTL override",
-    "zero\u200bwidth\ufeff",
-    "SELECT * FROM users; DROP TABLE users; --",
-    "%s %d {0} {} ${x}",
-    "null",
-    "../../etc/passwd",
-]
+from tests.helpers import BAD_INPUTS, change_manifest
 
 
 @pytest.fixture
-def service(settings: Settings, shared_model: Embedder) -> QAService:
+def service(settings: Settings) -> QAService:
     return QAService.open(settings, lambda message: None)
 
 
@@ -74,9 +33,7 @@ def test_console_replies_to_anything(service: QAService, text: str) -> None:
 
 
 @pytest.mark.parametrize("text", BAD_INPUTS, ids=range(len(BAD_INPUTS)))
-def test_ask_answers_declines_or_explains_usage(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], text: str
-) -> None:
+def test_ask_answers_declines_or_explains_usage(env: Settings, capsys: pytest.CaptureFixture[str], text: str) -> None:
     code = main(["ask", "--json", text])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
@@ -88,18 +45,12 @@ def test_ask_answers_declines_or_explains_usage(
         assert isinstance(row["answered"], bool) and len(row["answers"]) == 3
 
 
-def _manifest(folder: Path, **changes: object) -> None:
-    raw = json.loads((folder / "manifest.json").read_text())
-    raw.update(changes)
-    (folder / "manifest.json").write_text(json.dumps(raw))
-
-
 INDEX_FAULTS = {
     "missing folder": lambda f: shutil.rmtree(f),
     "garbage FAISS": lambda f: (f / "faiss.index").write_bytes(os.urandom(4096)),
     "truncated FAISS": lambda f: (f / "faiss.index").write_bytes((f / "faiss.index").read_bytes()[:-200]),
-    "other model": lambda f: _manifest(f, model="some/other-model"),
-    "other dimension": lambda f: _manifest(f, dimension=768),
+    "other model": lambda f: change_manifest(f, model="some/other-model"),
+    "other dimension": lambda f: change_manifest(f, dimension=768),
     "counts differ": lambda f: (f / "sentences.json").write_text(json.dumps(json.loads((f / "sentences.json").read_text())[:-1])),
     "vectors of another shape": lambda f: __import__("numpy").save(
         f / "vectors.npy", __import__("numpy").zeros((21, 10), "float32")
@@ -111,7 +62,6 @@ INDEX_FAULTS = {
 @pytest.mark.parametrize("command", [["ask", "Where was K-Defense Day held?"], ["console"], ["sources"]])
 def test_damaged_index_at_start_is_one_line_and_exit_1(
     env: Settings,
-    shared_model: Embedder,
     capsys: pytest.CaptureFixture[str],
     fault: str,
     command: list[str],
@@ -132,7 +82,7 @@ def test_damaged_index_at_start_is_one_line_and_exit_1(
 
 
 def test_unreadable_index_file_is_named(
-    env: Settings, shared_model: Embedder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Tests run as root in CI, where chmod cannot make a file unreadable; the OS's answer is simulated.
     assert main(["build"]) == 0
@@ -150,7 +100,7 @@ def test_unreadable_index_file_is_named(
 
 
 def test_seed_faults_are_reported_and_the_build_finishes(
-    settings: Settings, real_embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, hashing: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeds = settings.seeds_dir
     (seeds / "binary.txt").write_bytes(bytes(range(256)) * 10)
@@ -164,7 +114,7 @@ def test_seed_faults_are_reported_and_the_build_finishes(
         return [*real_files(folder), folder / "deleted-during-build.txt"]
 
     monkeypatch.setattr(loader, "article_files", with_a_vanished_file)
-    report = build(settings, lambda: real_embedder)
+    report = build(settings, lambda: hashing)
     warnings = "\n".join(report.plan.warnings)
     for name, reason in [
         ("binary.txt", "binary"),

@@ -5,30 +5,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from index.embedder import Embedder
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
+from tests.helpers import AIR_SHOW, BAD_INPUTS, CITATION, HYATT
 from tests.telegram_double import BOT, callback_update, html_problem, inline_update, sticker_update
-from tests.test_quality import AIR_SHOW
-from tests.test_reliability import BAD_INPUTS
 
 ADMIN = 42
 RATE_LIMIT = 6
-HYATT = "Grand Hyatt Hotel"
-CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
 # Chats and users the tests use; everything else is outside ALLOWED_CHAT_IDS.
 ALLOWED = [*range(1000, 1100), *range(-1100, -1000), *range(2000, 2100)]
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder, model_cache: Path) -> Iterator[Bot]:
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     bot = prepare_bot(
         tmp_path_factory.mktemp("telegram"),
-        real_embedder,
-        model_cache,
         ADMIN_USER_IDS=str(ADMIN),
         ALLOWED_CHAT_IDS=",".join(map(str, [*ALLOWED, ADMIN])),
         RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
@@ -76,7 +69,7 @@ def test_start_help_and_sources(bot: Bot) -> None:
 def test_ask_in_a_group_and_silence_otherwise(bot: Bot) -> None:
     group = -1001
     ignored = bot.ask(group, "Where was K-Defense Day held?", user_id=1004)
-    asked = bot.ask(group, "/ask@event_test_bot How much is the Poland tank deal worth?", user_id=1004)
+    asked = bot.ask(group, "/ask@event_test_bot What contract did South Korea sign to export K2 tanks to Poland?", user_id=1004)
     replies = bot.replies(group, asked)
     assert any("9 trillion won" in r["text"] for r in replies)
     time.sleep(0.5)
@@ -192,13 +185,6 @@ def test_typing_failure_does_not_stop_the_answer(bot: Bot) -> None:
     assert HYATT in reply["text"]
 
 
-def test_polling_survives_get_updates_errors(bot: Bot) -> None:
-    bot.double.fail_next("getUpdates", "500", "502", "badjson", "drop")
-    (reply,) = bot.replies(1041, bot.ask(1041, "Where was K-Defense Day held?"), timeout=60)
-    assert HYATT in reply["text"]
-    assert bot.process.poll() is None
-
-
 TELEGRAM_INPUTS = [t for t in BAD_INPUTS if t.strip() and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
 
 
@@ -228,7 +214,7 @@ def test_commands_and_callbacks_from_other_chats_are_refused(bot: Bot) -> None:
     assert len(bot.double.sent(chat_id=stranger)) == 1
 
 
-def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot, real_embedder: Embedder) -> None:
+def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot) -> None:
     from index import store
 
     faiss_file = store.current_build(bot.index_dir) / "faiss.index"
@@ -244,8 +230,9 @@ def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot, real_embe
         faiss_file.write_bytes(good)
 
 
-def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot, real_embedder: Embedder) -> None:
+def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot) -> None:
     from index.builder import build
+    from index.hashing import HashingEmbedder
     from index.settings import Settings
 
     chats = list(range(2060, 2070))
@@ -260,7 +247,7 @@ def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot, real_embedder: Emb
     worker = threading.Thread(target=load)
     worker.start()
     (bot.seeds / "air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
-    report = build(Settings(seeds_dir=bot.seeds, index_dir=bot.index_dir, log_file=None), lambda: real_embedder)
+    report = build(Settings(seeds_dir=bot.seeds, index_dir=bot.index_dir, embedding_backend="hashing"), HashingEmbedder)
     assert report.plan.added == ("air-show",)
     (reloaded,) = answers_to(bot, ADMIN, bot.ask(ADMIN, "/reload"), timeout=60)
     assert reloaded["text"] == "Reloaded: 2 articles, 24 sentences."
@@ -276,6 +263,13 @@ def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot, real_embedder: Emb
         assert all(HYATT in r["text"] for r in replies)
     (new,) = bot.replies(1051, bot.ask(1051, "How many visitors did the Seoul aerospace exhibition draw?"))
     assert "50,000 visitors" in new["text"] and "Seoul air show opens, 2025-10-20" in new["text"]
+
+
+def test_polling_survives_get_updates_errors(bot: Bot) -> None:
+    bot.double.fail_next("getUpdates", "500", "502", "badjson", "drop")
+    (reply,) = bot.replies(1041, bot.ask(1041, "Where was K-Defense Day held?"), timeout=60)
+    assert HYATT in reply["text"]
+    assert bot.process.poll() is None
 
 
 def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:

@@ -17,8 +17,8 @@ from tests.telegram_double import text_update
 HYATT = "Grand Hyatt Hotel"
 
 
-def test_restart_with_queued_updates_loses_nothing(tmp_path: Path, real_embedder: Embedder, model_cache: Path) -> None:
-    bot = prepare_bot(tmp_path / "home", real_embedder, model_cache)
+def test_restart_with_queued_updates_loses_nothing(tmp_path: Path) -> None:
+    bot = prepare_bot(tmp_path / "home")
     try:
         bot.start()
         questions = [(chat, bot.ask(chat, "Where was K-Defense Day held?")) for chat in range(3000, 3030)]
@@ -51,8 +51,7 @@ def test_thousand_questions_from_fifty_chats(
     """
     bot = prepare_bot(
         tmp_path / "home",
-        real_embedder,
-        model_cache,
+        real=(real_embedder, model_cache),
         RATE_LIMIT_PER_MINUTE="1000",
         LOG_LEVEL="INFO",
         TELEGRAM_MESSAGES_PER_SECOND=messages_per_second,
@@ -98,7 +97,7 @@ def test_thousand_questions_from_fifty_chats(
         bot.double.stop()
 
 
-def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder: Embedder, model_cache: Path) -> None:
+def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
     """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
     import socket
     import urllib.request
@@ -108,8 +107,6 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder
         port = probe.getsockname()[1]
     bot = prepare_bot(
         tmp_path / "home",
-        real_embedder,
-        model_cache,
         WEBHOOK_URL=f"http://127.0.0.1:{port}",
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
@@ -155,13 +152,11 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path, real_embedder
     ],
     ids=["refused-token", "unreachable-api"],
 )
-def test_start_up_failures_are_one_line_without_the_token(
-    tmp_path: Path, real_embedder: Embedder, model_cache: Path, setting: dict[str, str], message: str
-) -> None:
+def test_start_up_failures_are_one_line_without_the_token(tmp_path: Path, setting: dict[str, str], message: str) -> None:
     import subprocess
     import sys
 
-    bot = prepare_bot(tmp_path / "home", real_embedder, model_cache, **setting)
+    bot = prepare_bot(tmp_path / "home", **setting)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180

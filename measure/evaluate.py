@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import EventBotError
-from index.records import Answer
-from index.search import Mode
+from index.records import Answer, Sentence
 from index.service import QAService
+from measure import baselines
 
-MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
+MODES = ("hybrid", "bm25", "dense")
 DEPTH = 10
 
 
@@ -22,7 +22,7 @@ class Question:
 
     question: str
     answers: tuple[str, ...]
-    context: str | None = None
+    passage: str | None = None  # the paragraph that holds the answer (the file's "context" field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,47 +85,55 @@ def load_questions(path: Path) -> list[Question]:
 
 
 def is_hit(text: str, item: Question) -> bool:
-    """A returned sentence answers when it contains an answer and, if a context is given, lies in it."""
+    """A returned sentence answers when it contains an answer and, if a passage is given, lies in it."""
     lowered = text.lower()
     if not any(answer.lower() in lowered for answer in item.answers):
         return False
-    return item.context is None or " ".join(text.split()) in " ".join(item.context.split())
+    return item.passage is None or " ".join(text.split()) in " ".join(item.passage.split())
 
 
 def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool = False) -> Report:
-    """Every mode over the same questions, sentences and model, in one run."""
+    """The system and both baselines over the same questions, sentences and model, in one run."""
     answerable = [q for q in questions if q.answers]
     decline = [q for q in questions if not q.answers]
+    texts = [q.question for q in answerable]
+    answers = service.answer_many(texts, DEPTH) if answerable else []
+    returned = {"hybrid": [[hit.sentence for hit in answer.hits] for answer in answers]}
+    if answerable:
+        data = service.data
+        prepared = [service.prepare(t).text for t in texts]
+        vectors = service.embedder.encode(prepared)
+        returned["bm25"] = baselines.ranked(data, baselines.bm25(data), prepared, vectors, DEPTH)
+        returned["dense"] = baselines.ranked(data, baselines.dense(data), prepared, vectors, DEPTH)
     scores: dict[str, Scores] = {}
-    misses: list[Miss] = []
+    n = max(1, len(answerable))
     for mode in MODES:
-        answers = service.answer_many([q.question for q in answerable], DEPTH, mode) if answerable else []
-        ranks = [_rank(answer, item) for answer, item in zip(answers, answerable, strict=True)]
-        n = max(1, len(answerable))
+        ranks = [_rank(sentences, item) for sentences, item in zip(returned.get(mode, []), answerable, strict=True)]
         scores[mode] = Scores(
             recall_1=sum(r == 1 for r in ranks) / n,
             recall_3=sum(r is not None and r <= 3 for r in ranks) / n,
             mrr_10=sum(1 / r for r in ranks if r is not None) / n,
         )
-        if mode == "hybrid":
-            wrongly = [a for a in answers if not a.answered]
-            misses += [_miss(a, q) for a, q, r in zip(answers, answerable, ranks, strict=True) if r != 1 or not a.answered]
-    top_k = service.settings.top_k
-    declined_answers = service.answer_many([q.question for q in decline], top_k) if decline else []
+    misses = [
+        _miss(answer, item)
+        for answer, item, sentences in zip(answers, answerable, returned["hybrid"], strict=True)
+        if _rank(sentences, item) != 1 or not answer.answered
+    ]
+    declined_answers = service.answer_many([q.question for q in decline], service.settings.top_k) if decline else []
     misses += [_miss(a, q) for a, q in zip(declined_answers, decline, strict=True) if a.answered]
     return Report(
         answerable=len(answerable),
         should_decline=len(decline),
         scores=scores,
         declined=sum(not a.answered for a in declined_answers) / len(decline) if decline else None,
-        wrongly_declined=len(wrongly) / len(answerable) if answerable else None,
+        wrongly_declined=sum(not a.answered for a in answers) / len(answerable) if answerable else None,
         misses=misses if verbose else [],
     )
 
 
-def _rank(answer: Answer, item: Question) -> int | None:
-    for rank, hit in enumerate(answer.hits, start=1):
-        if is_hit(hit.sentence.text, item):
+def _rank(sentences: Sequence[Sentence], item: Question) -> int | None:
+    for rank, sentence in enumerate(sentences, start=1):
+        if is_hit(sentence.text, item):
             return rank
     return None
 

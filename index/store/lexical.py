@@ -1,4 +1,4 @@
-"""Lexical side of retrieval: BM25 (bm25s) with Snowball stemming and English stop words.
+"""The lexical side of the index: BM25 (bm25s) with Snowball stemming and English stop words.
 
 Two BM25 models over the same rows: one over each sentence, one over the sentence's paragraph (so a
 question's words found next to a sentence still count for it). Both are rebuilt from the stored text at
@@ -17,6 +17,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+
+from index.store.files import reading
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +55,17 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 class Lexical:
     """BM25 over sentences and over their paragraphs; row i is sentence i of the index."""
 
-    def __init__(self, sentence_model: bm25s.BM25, context_model: bm25s.BM25, words: frozenset[str]) -> None:
+    def __init__(self, sentence_model: bm25s.BM25, paragraph_model: bm25s.BM25, words: frozenset[str]) -> None:
         self.sentence_model = sentence_model
-        self.context_model = context_model
+        self.paragraph_model = paragraph_model
         self.vocabulary = frozenset(sentence_model.vocab_dict)
         self.words = words  # every word of the corpus, lower-cased, unstemmed
 
     @classmethod
-    def build(cls, sentences: Sequence[str], contexts: Sequence[str]) -> Lexical:
+    def build(cls, sentences: Sequence[str], paragraphs: Sequence[str]) -> Lexical:
+        """`sentences[i]` is what row i says; `paragraphs[i]` the text around it (title and paragraph)."""
         models = []
-        for texts in (sentences, contexts):
+        for texts in (sentences, paragraphs):
             model = bm25s.BM25()
             tokens = tokenize(texts)
             if not any(tokens):  # bm25s cannot index an empty vocabulary
@@ -73,20 +76,23 @@ class Lexical:
         return cls(models[0], models[1], words)
 
     def save(self, folder: Path) -> None:
-        for name, model in (("bm25_sentences", self.sentence_model), ("bm25_context", self.context_model)):
+        """Written beside the other components of a build; rebuilt from the text at every build."""
+        for name, model in (("bm25_sentences", self.sentence_model), ("bm25_paragraphs", self.paragraph_model)):
             model.save(str(folder / name), show_progress=False)
         (folder / "words.json").write_text(json.dumps(sorted(self.words), ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> Lexical:
-        models = []
-        for name in ("bm25_sentences", "bm25_context"):
-            path = folder / name
-            if not (path / "params.index.json").is_file():
-                raise FileNotFoundError(path)
-            models.append(bm25s.BM25.load(str(path), show_progress=False))
-        words = frozenset(json.loads((folder / "words.json").read_text(encoding="utf-8")))
-        return cls(models[0], models[1], words)
+        """Read and check a saved BM25 pair; any fault is one IndexDamagedError line."""
+        with reading(folder, "index BM25 files in", "are"):
+            models = []
+            for name in ("bm25_sentences", "bm25_paragraphs"):
+                path = folder / name
+                if not (path / "params.index.json").is_file():
+                    raise FileNotFoundError(path)
+                models.append(bm25s.BM25.load(str(path), show_progress=False))
+            words = frozenset(json.loads((folder / "words.json").read_text(encoding="utf-8")))
+            return cls(models[0], models[1], words)
 
     @property
     def size(self) -> int:
@@ -94,7 +100,7 @@ class Lexical:
 
     def scores(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every sentence, and of its paragraph, for one tokenized question (zeros when no word matches)."""
-        return self._scores(self.sentence_model, tokens), self._scores(self.context_model, tokens)
+        return self._scores(self.sentence_model, tokens), self._scores(self.paragraph_model, tokens)
 
     def _scores(self, model: bm25s.BM25, tokens: list[str]) -> np.ndarray:
         known = [t for t in tokens if t in model.vocab_dict]
@@ -102,34 +108,13 @@ class Lexical:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(model.get_scores(known), dtype=np.float32)
 
-    def coverage(self, tokens: list[str], document_of_row: np.ndarray, document: int) -> float:
-        """Share of the question's content words (stemmed) that occur anywhere in one document."""
-        tokens = list(dict.fromkeys(tokens))
-        if not tokens:
-            return 0.0
+    def rows_with(self, token: str) -> np.ndarray:
+        """The sentence rows that contain one (stemmed) token."""
+        column = self.sentence_model.vocab_dict.get(token)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
         index = self.sentence_model.scores
-        indptr, indices = index["indptr"], index["indices"]
-        found = 0
-        for token in tokens:
-            column = self.sentence_model.vocab_dict.get(token)
-            if column is not None and (document_of_row[indices[indptr[column] : indptr[column + 1]]] == document).any():
-                found += 1
-        return found / len(tokens)
-
-    def unknown_names(self, question: str) -> list[str]:
-        """Names, acronyms and model numbers in the question that no article contains ("Germany", "CEO", "K-9")."""
-        unknown = []
-        for position, word in enumerate(words_of(question, keep_case=True)):
-            if position == 0 or not (word[0].isupper() or any(ch.isdigit() for ch in word)):
-                continue
-            lower = word.lower()
-            if lower in self.words or lower in stopwords() or len(lower) < 2:
-                continue
-            parts = [p for p in re.split(r"[-'’.]", lower) if p]
-            if len(parts) > 1 and all(p in self.words for p in parts):
-                continue
-            unknown.append(word)
-        return unknown
+        return index["indices"][index["indptr"][column] : index["indptr"][column + 1]]
 
 
 def words_of(text: str, *, keep_case: bool = False) -> list[str]:

@@ -1,0 +1,34 @@
+"""Evidence about a question beyond similarity: names the articles never mention, and word coverage."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from index.store.lexical import Lexical, stopwords, words_of
+
+
+def unknown_names(lexical: Lexical, question: str) -> list[str]:
+    """Names, acronyms and model numbers in the question that no article contains ("Germany", "CEO", "K-9")."""
+    unknown = []
+    for position, word in enumerate(words_of(question, keep_case=True)):
+        if position == 0 or not (word[0].isupper() or any(ch.isdigit() for ch in word)):
+            continue
+        lower = word.lower()
+        if lower in lexical.words or lower in stopwords() or len(lower) < 2:
+            continue
+        pieces = [p for p in re.split(r"[-'’.]", lower) if p]
+        if len(pieces) > 1 and all(p in lexical.words for p in pieces):
+            continue
+        unknown.append(word)
+    return unknown
+
+
+def coverage(lexical: Lexical, tokens: list[str], document_of_row: np.ndarray, document: int) -> float:
+    """Share of the question's content words (stemmed tokens) that occur anywhere in one document."""
+    tokens = list(dict.fromkeys(tokens))
+    if not tokens:
+        return 0.0
+    found = sum(bool((document_of_row[lexical.rows_with(token)] == document).any()) for token in tokens)
+    return found / len(tokens)

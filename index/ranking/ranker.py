@@ -1,0 +1,123 @@
+"""Ranking the sentences of a loaded index for a batch of questions.
+
+Hybrid ranking: dense similarity of the question to the sentence, to its best clause and to its
+paragraph, plus BM25 over the sentence and over its paragraph with the article title, combined with
+fixed weights. The answer shown is always the single sentence; the rest only informs its score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.ranking import decline, duplicates, features
+from index.ranking.answer_type import expected_type
+from index.records import Hit
+from index.store import IndexData
+from index.store.lexical import tokenize
+
+# Weights tuned on the first half of squad-superbowl, eval/article-tune.jsonl and eval/dev.jsonl
+# (README, "Answer quality"); BM25 scores are divided by the question's best BM25 score first.
+W_SENTENCE, W_CLAUSE, W_PARAGRAPH, W_BM25, W_BM25_PARAGRAPH = 0.25, 0.75, 0.75, 0.4, 0.2
+# Added when the sentence holds the kind of answer the question asks for (a number for "how many").
+W_ANSWER_TYPE = 0.15
+# Up to this many sentences every one is scored exactly (with its clauses, about 5 ms at the limit);
+# above it, candidates come from FAISS and BM25.
+EXACT_LIMIT = 20_000
+CANDIDATES = 100
+# How many of the best-scored sentences are checked for the expected answer type.
+TYPE_CHECKED = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Row numbers of the index, best first, with their ranking scores and decline confidences."""
+
+    rows: tuple[int, ...]
+    scores: tuple[float, ...]
+    confidences: tuple[float, ...]
+
+
+class Ranker:
+    """Ranks over one loaded index (immutable, so safe to share between threads)."""
+
+    def __init__(self, data: IndexData) -> None:
+        self.data = data
+        self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
+        numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
+        self._document_of_row = np.array([numbers[s.doc_id] for s in data.sentences], dtype=np.int32)
+
+    def hits(self, ranked: Ranked) -> tuple[Hit, ...]:
+        """The records a front end shows for one ranking."""
+        sentences = self.data.sentences
+        return tuple(
+            Hit(sentences[row], self.documents[sentences[row].doc_id], score, conf)
+            for row, score, conf in zip(ranked.rows, ranked.scores, ranked.confidences, strict=True)
+        )
+
+    def rank(self, questions: Sequence[str], vectors: np.ndarray, top_k: int) -> list[Ranked]:
+        """For each question (text and vector), the top_k distinct sentences."""
+        total = len(self.data.sentences)
+        if total == 0:
+            return [Ranked((), (), ()) for _ in questions]
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dense_rows = None
+        if total > EXACT_LIMIT:
+            _, dense_rows = self.data.ann.search(vectors, min(total, CANDIDATES))
+        return [
+            self._one(question, vector, None if dense_rows is None else dense_rows[i], top_k)
+            for i, (question, vector) in enumerate(zip(questions, vectors, strict=True))
+        ]
+
+    def _candidates(self, dense_rows: np.ndarray | None, lexical: np.ndarray) -> np.ndarray:
+        """Every row for a small index; the best FAISS and BM25 rows for a large one."""
+        total = len(self.data.sentences)
+        if total <= EXACT_LIMIT:
+            return np.arange(total)
+        pools = [] if dense_rows is None else [dense_rows[dense_rows >= 0]]
+        pools.append(np.argpartition(-lexical, CANDIDATES)[:CANDIDATES])
+        return np.unique(np.concatenate(pools))
+
+    def _one(self, question: str, q: np.ndarray, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
+        data, shard = self.data, self.data.shard
+        tokens = tokenize([question])[0]
+        lexical, lexical_paragraph = data.lexical.scores(tokens)
+        rows = self._candidates(dense_rows, lexical)
+        dense = shard.vectors[rows] @ q
+        clause = shard.clauses.best(rows, q, dense)
+        fused = (
+            W_SENTENCE * dense
+            + W_CLAUSE * clause
+            + W_PARAGRAPH * shard.paragraphs.similarity(rows, q)
+            + W_BM25 * _unit(lexical)[rows]
+            + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
+        )
+        if (pattern := expected_type(question)) is not None:
+            # Only the leaders can change places over a bonus this small; checking them is enough.
+            leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]
+            fused = fused.copy()
+            fused[leaders] += W_ANSWER_TYPE * np.array([bool(pattern.search(data.sentences[rows[i]].text)) for i in leaders])
+        order = np.argsort(-fused, kind="stable")
+        places = duplicates.distinct(rows[order].tolist(), data.sentences, shard.vectors, top_k)
+        positions = [int(order[place]) for place in places]
+        similarity = np.maximum(dense, clause)
+        unknown = len(features.unknown_names(data.lexical, question))
+
+        def confidence(position: int) -> float:
+            row = int(rows[position])
+            found = features.coverage(data.lexical, tokens, self._document_of_row, int(self._document_of_row[row]))
+            return decline.confidence(float(similarity[position]), unknown, found)
+
+        return Ranked(
+            rows=tuple(int(rows[p]) for p in positions),
+            scores=tuple(float(fused[p]) for p in positions),
+            confidences=tuple(confidence(p) for p in positions),
+        )
+
+
+def _unit(scores: np.ndarray) -> np.ndarray:
+    """Scale so the question's best score is 1 (BM25 has no fixed range)."""
+    top = float(scores.max()) if len(scores) else 0.0
+    return scores / top if top > 0 else scores

@@ -1,0 +1,66 @@
+"""Paragraph vectors: each sentence's paragraph embedded whole, so what surrounds a sentence informs its score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import IndexDamagedError
+from index.store.files import load_arrays, reading, save_arrays
+
+FILE = "paragraphs.npz"
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphVectors:
+    """`vectors[paragraph_of[i]]` is the vector of sentence i's paragraph."""
+
+    paragraph_of: np.ndarray
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        """How many sentences this covers."""
+        return len(self.paragraph_of)
+
+    def similarity(self, rows: np.ndarray, question: np.ndarray) -> np.ndarray:
+        """Cosine of the question to the paragraph of each row."""
+        return self.vectors[self.paragraph_of[rows]] @ question
+
+    def take(self, rows: Sequence[int]) -> ParagraphVectors:
+        """The paragraphs of some sentences (one document's, in order), renumbered from 0."""
+        used = self.paragraph_of[list(rows)]
+        if not len(used):
+            return ParagraphVectors(used, self.vectors[:0])
+        first, last = int(used.min()), int(used.max())
+        return ParagraphVectors(used - first, self.vectors[first : last + 1])
+
+    @staticmethod
+    def concat(parts: Sequence[ParagraphVectors], dimension: int) -> ParagraphVectors:
+        """Several documents' paragraph vectors, one after the other."""
+        offsets = np.cumsum([0] + [len(p.vectors) for p in parts])
+        paragraph_of = [p.paragraph_of + offset for p, offset in zip(parts, offsets, strict=False)]
+        return ParagraphVectors(
+            np.concatenate(paragraph_of).astype(np.int64) if parts else np.zeros(0, np.int64),
+            _stack([p.vectors for p in parts], dimension),
+        )
+
+    def save(self, folder: Path) -> None:
+        save_arrays(folder / FILE, paragraph_of=self.paragraph_of, vectors=self.vectors)
+
+    @staticmethod
+    def load(folder: Path) -> ParagraphVectors:
+        path = folder / FILE
+        with reading(path):
+            paragraph_of, vectors = load_arrays(path, "paragraph_of", "vectors")
+        loaded = ParagraphVectors(paragraph_of, vectors)
+        if len(paragraph_of) and (vectors.ndim != 2 or int(paragraph_of.max()) >= len(vectors) or int(paragraph_of.min()) < 0):
+            raise IndexDamagedError(f"index file {path} does not match the sentences")
+        return loaded
+
+
+def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
+    blocks = [block.reshape(-1, dimension) for block in blocks]
+    return np.ascontiguousarray(np.vstack(blocks) if blocks else np.zeros((0, dimension)), dtype=np.float32)
