@@ -11,7 +11,7 @@ import numpy as np
 
 from index import splitter, store
 from index.embedder import Embedder, model_identity
-from index.errors import EventBotError, IndexDamagedError, IndexOutdatedError
+from index.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
 from index.loader import load_documents
 from index.records import Document, DocumentInfo, Sentence
 from index.settings import Settings
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 # Bump when splitting or what is embedded changes: older indexes are then rebuilt in full.
 PIPELINE_VERSION = 4
+NO_INDEX = "there is no index yet"
 # Above this many sentences a flat (exact) search gets slow enough that HNSW pays off.
 HNSW_FROM = 100_000
 
@@ -95,7 +96,7 @@ def plan_build(settings: Settings) -> BuildPlan:
     old = {doc.doc_id: doc.content_hash for doc in manifest.documents} if manifest else {}
     new = {doc.doc_id: doc.content_hash for doc in loaded.documents}
     if manifest is None and reason is None:
-        reason = "there is no index yet"
+        reason = NO_INDEX
     return BuildPlan(
         documents=loaded.documents,
         warnings=loaded.warnings,
@@ -120,11 +121,19 @@ def build(
     embedder: Callable[[], Embedder],
     *,
     progress: bool = False,
-    plan: BuildPlan | None = None,
 ) -> BuildReport:
-    """Bring the index up to date; `embedder` is called only when something must be embedded."""
+    """Bring the index up to date; `embedder` is called only when something must be embedded.
+
+    Builds of one INDEX_DIR take turns (a lock file), and each plans only once it holds the lock, so a
+    build that waited for another one does only what is left to do.
+    """
+    with store.build_lock(settings.index_dir):
+        return _build(settings, embedder, progress)
+
+
+def _build(settings: Settings, embedder: Callable[[], Embedder], progress: bool) -> BuildReport:
     started = time.perf_counter()
-    plan = plan or plan_build(settings)
+    plan = plan_build(settings)
     if plan.up_to_date:
         # The manifest agrees with the seeds; make sure the files behind it load too, so that a
         # build really is the fix for every "damaged" message.
@@ -251,10 +260,17 @@ def update_index(
     if not plan.up_to_date:
         if plan.fault is not None and not repair:
             raise IndexDamagedError(plan.fault)
-        if store.current_build(settings.index_dir) is None:
+        if plan.reason == NO_INDEX:
             notify(f"No index yet: building it from {settings.seeds_dir} (once).")
         elif plan.reason:
             notify(f"Full build: {plan.reason}.")
         else:
             notify("The articles changed since the last build: updating the index.")
-    return build(settings, embedder, progress=progress, plan=plan)
+    try:
+        return build(settings, embedder, progress=progress)
+    except IndexWriteError as exc:
+        # Before answering, an index that cannot be updated is still worth answering from.
+        if repair or plan.fault is not None or plan.reason == NO_INDEX:
+            raise
+        notify(f"warning: could not update the index ({exc.problem}); answering from the previous one.")
+        return None

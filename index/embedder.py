@@ -119,6 +119,13 @@ def load_embedder(settings: Settings) -> Embedder:
 
     folder = onnx_backend.export_folder(settings.model_cache_dir, settings.embedding_model)
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelLoadError(
+            f"cannot use MODEL_CACHE_DIR {settings.model_cache_dir} ({exc.strerror or type(exc).__name__}); "
+            "point it at a writable folder"
+        ) from None
+    try:
         if not onnx_backend.is_exported(folder, settings.embedding_model):
             log.warning("exporting %s to ONNX for fast answers (once)", settings.embedding_model)
             onnx_backend.export(SentenceTransformerEmbedder(settings.embedding_model), folder)

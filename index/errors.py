@@ -13,6 +13,7 @@ class Fix(Enum):
     ADD_ARTICLES = "add articles to SEEDS_DIR"
     SETTING = "change the setting named in the message"
     ASK_AGAIN = "ask a question in words"
+    INDEX_DIR = "free space in INDEX_DIR, make it writable, or point INDEX_DIR at another folder"
 
 
 class EventBotError(Exception):
@@ -52,6 +53,12 @@ class IndexDamagedError(EventBotError):
 
 class IndexOutdatedError(IndexDamagedError):
     """The index was written by another version in another format; a build replaces it."""
+
+
+class IndexWriteError(EventBotError):
+    """The index could not be written (no space, read-only, a file in the way); the old one is untouched."""
+
+    default_fix = Fix.INDEX_DIR
 
 
 class ModelLoadError(EventBotError):

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     index_type: str = "auto"
     batch_wait_ms: float = Field(default=3.0, ge=0.0, le=1000.0)
 
+    @field_validator("seeds_dir", "index_dir", "model_cache_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        # An empty path would mean the working directory: indexing all of it, or writing into it.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (remove the line to use the default)")
+        return value
+
     @field_validator("embedding_backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:

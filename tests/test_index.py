@@ -17,7 +17,7 @@ import pytest
 from index import store
 from index.builder import build, plan_build
 from index.embedder import Embedder, model_identity
-from index.errors import Fix, IndexDamagedError, IndexMissingError
+from index.errors import Fix, IndexDamagedError, IndexMissingError, IndexWriteError
 from index.settings import Settings
 from tests.helpers import EXTRA, SEED, CountingEmbedder, built, change_manifest, never_load
 
@@ -78,7 +78,7 @@ def test_reused_vectors_equal_fresh_ones(settings: Settings, hashing: Embedder) 
     [
         (lambda f: change_manifest(f, model="other-model"), "built with model 'other-model'"),
         (lambda f: change_manifest(f, dimension=768), "dimension"),
-        (lambda f: change_manifest(f, sentence_count=5), "counts disagree"),
+        (lambda f: change_manifest(f, sentence_count=5), "sentence counts do not add up"),
         (lambda f: (f / "manifest.json").write_text("{not json"), "manifest .* is damaged"),
         (lambda f: (f / "manifest.json").unlink(), "manifest .* is missing"),
         (lambda f: (f / "faiss.index").write_bytes(b"garbage"), "faiss.index is damaged"),
@@ -86,7 +86,7 @@ def test_reused_vectors_equal_fresh_ones(settings: Settings, hashing: Embedder) 
         (lambda f: (f / "faiss.index").unlink(), "faiss.index is missing"),
         (lambda f: (f / "vectors.npy").write_bytes(b"\x93NUMPY garbage"), "vectors.npy is damaged"),
         (lambda f: (f / "sentences.json").write_text("[[1,2]]"), "sentences.json is damaged"),
-        (lambda f: (f / "sentences.json").write_text("[]"), "counts disagree"),
+        (lambda f: (f / "sentences.json").write_text("[]"), "documents do not match the manifest"),
         (lambda f: shutil.rmtree(f), "folder .* is missing"),
         (lambda f: (f / "paragraphs.npz").write_bytes(b"PK junk"), "paragraphs.npz is damaged"),
         (lambda f: (f / "paragraphs.npz").unlink(), "paragraphs.npz is missing"),
@@ -133,7 +133,7 @@ def test_build_that_fails_while_writing_leaves_the_old_index(
         raise OSError("disk full")
 
     monkeypatch.setattr(store.dense.faiss, "write_index", die)
-    with pytest.raises(OSError):
+    with pytest.raises(IndexWriteError, match="previous index is unchanged"):
         build(settings, lambda: hashing)
     data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=384)
     assert data.ann.ntotal == 21

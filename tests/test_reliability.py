@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.cli import main
@@ -52,10 +54,33 @@ INDEX_FAULTS = {
     "other model": lambda f: change_manifest(f, model="some/other-model"),
     "other dimension": lambda f: change_manifest(f, dimension=768),
     "counts differ": lambda f: (f / "sentences.json").write_text(json.dumps(json.loads((f / "sentences.json").read_text())[:-1])),
-    "vectors of another shape": lambda f: __import__("numpy").save(
-        f / "vectors.npy", __import__("numpy").zeros((21, 10), "float32")
+    "vectors of another shape": lambda f: np.save(f / "vectors.npy", np.zeros((21, 10), "float32")),
+    "count as a string": lambda f: change_manifest(f, sentence_count="21"),
+    "null sentence text": lambda f: _edit_rows(f, lambda row: [*row[:5], None]),
+    "wrong-typed sentence field": lambda f: _edit_rows(f, lambda row: [row[0], str(row[1]), *row[2:]]),
+    "unknown document id": lambda f: _edit_rows(f, lambda row: ["ghost", *row[1:]]),
+    "BM25 id out of range": lambda f: np.save(
+        f / "bm25_sentences" / "indices.csc.index.npy", np.load(f / "bm25_sentences" / "indices.csc.index.npy") + 10_000
     ),
+    "paragraph number out of range": lambda f: np.savez(
+        f / "paragraphs.npz", paragraph_of=np.full(21, 999, np.int64), vectors=np.load(f / "paragraphs.npz")["vectors"]
+    ),
+    "vectors header claims 10^11 rows": lambda f: (f / "vectors.npy").write_bytes(_huge_npy_header()),
+    "CURRENT not UTF-8": lambda f: (f.parent.parent / "CURRENT").write_bytes(b"\xff\xfe\x00garbage"),
+    "CURRENT is a folder": lambda f: ((f.parent.parent / "CURRENT").unlink(), (f.parent.parent / "CURRENT").mkdir()),
 }
+
+
+def _edit_rows(folder: Path, change: Callable[[list[object]], list[object]]) -> None:
+    rows = json.loads((folder / "sentences.json").read_text())
+    rows[3] = change(rows[3])
+    (folder / "sentences.json").write_text(json.dumps(rows))
+
+
+def _huge_npy_header() -> bytes:
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000000, 384), }"
+    header += " " * (118 - len(header)) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode("latin-1") + b"\x00" * 64
 
 
 @pytest.mark.parametrize("fault", list(INDEX_FAULTS))
@@ -86,14 +111,14 @@ def test_unreadable_index_file_is_named(
 ) -> None:
     # Tests run as root in CI, where chmod cannot make a file unreadable; the OS's answer is simulated.
     assert main(["build"]) == 0
-    real = Path.read_text
+    real = Path.read_bytes
 
-    def denied(self: Path, *args: object, **kwargs: object) -> str:
+    def denied(self: Path) -> bytes:
         if self.name == "sentences.json":
             raise PermissionError(13, "Permission denied")
-        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real(self)
 
-    monkeypatch.setattr(Path, "read_text", denied)
+    monkeypatch.setattr(Path, "read_bytes", denied)
     capsys.readouterr()
     assert main(["ask", "Where was K-Defense Day held?"]) == 1
     assert "sentences.json is not readable (permissions)" in capsys.readouterr().err

@@ -15,18 +15,23 @@ dies half way leaves the previous index whole. A build folder holds:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
+import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
-from index.errors import IndexDamagedError, IndexMissingError
+from index.errors import IndexDamagedError, IndexMissingError, IndexWriteError
 from index.records import Sentence
 from index.store import catalog, dense
 from index.store.catalog import FORMAT_VERSION, Manifest
@@ -43,6 +48,8 @@ __all__ = [
     "Manifest",
     "ParagraphVectors",
     "Shard",
+    "build_lock",
+    "claim",
     "current_build",
     "load_index",
     "read_manifest",
@@ -96,15 +103,29 @@ class IndexData:
         return self.shard.vectors
 
 
+# Marks a folder as an index folder this program made: nothing is ever deleted from a folder without it.
+MARKER = ".eventbot-index"
+LOCK = ".build.lock"
+_BUILD_NAME = re.compile(r"^\d{8}T\d{6}-\d+-\d{6}$")
+# A build replaced more than this long ago is deleted; the one replaced last is always kept, so a process
+# that read `CURRENT` just before a switch can still load the build it named.
+KEEP_REPLACED_SECONDS = 60.0
+# How often a reader tries again when a build is switched and cleaned up while it loads.
+LOAD_ATTEMPTS = 3
+
+
 def current_build(index_dir: Path) -> Path | None:
     """The live build folder, or None when no index has been built."""
     pointer = index_dir / "CURRENT"
     try:
         name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no index yet (or INDEX_DIR is under a file: said when writing)
         return None
-    except OSError as exc:
-        raise IndexDamagedError(f"cannot read {pointer}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a build name"
+        raise IndexDamagedError(f"cannot read {pointer}: {reason}") from None
+    if not _BUILD_NAME.match(name):
+        raise IndexDamagedError(f"{pointer} does not name a build")
     return index_dir / "builds" / name
 
 
@@ -115,10 +136,25 @@ def read_manifest(index_dir: Path) -> Manifest | None:
 
 
 def load_index(index_dir: Path, *, model: str, dimension: int | None = None) -> IndexData:
-    """Load and check the live index; any fault is one IndexDamagedError line naming the problem."""
-    folder = current_build(index_dir)
-    if folder is None:
-        raise IndexMissingError(f"no index in {index_dir}")
+    """Load and check the live index; any fault is one IndexDamagedError line naming the problem.
+
+    Readers take no lock: if a build is made live and the one being read is cleaned up meanwhile, the
+    new live build is read instead.
+    """
+    for attempt in range(LOAD_ATTEMPTS):
+        folder = current_build(index_dir)
+        if folder is None:
+            raise IndexMissingError(f"no index in {index_dir}")
+        try:
+            return _load(folder, model=model, dimension=dimension)
+        except IndexDamagedError:
+            if attempt + 1 == LOAD_ATTEMPTS or current_build(index_dir) == folder:
+                raise
+            log.info("build %s was replaced while loading; loading the new one", folder.name)
+    raise AssertionError("unreachable")
+
+
+def _load(folder: Path, *, model: str, dimension: int | None) -> IndexData:
     with reading(folder, "index folder"):
         if not folder.is_dir():
             raise FileNotFoundError(folder)
@@ -128,7 +164,7 @@ def load_index(index_dir: Path, *, model: str, dimension: int | None = None) -> 
     if dimension is not None and manifest.dimension != dimension:
         raise IndexDamagedError(f"index has {manifest.dimension}-dimensional vectors but the model makes {dimension}")
     shard = Shard(
-        catalog.load_sentences(folder),
+        catalog.load_sentences(folder, manifest),
         dense.load_vectors(folder),
         ParagraphVectors.load(folder),
         ClauseVectors.load(folder),
@@ -153,27 +189,109 @@ def load_index(index_dir: Path, *, model: str, dimension: int | None = None) -> 
     return IndexData(manifest, shard, ann, lexical)
 
 
+def claim(index_dir: Path) -> None:
+    """Make sure `index_dir` is ours to write in: create and mark it, or refuse a folder that holds other things."""
+    try:
+        if index_dir.exists() and not index_dir.is_dir():
+            raise IndexWriteError(f"INDEX_DIR {index_dir} is a file, not a folder")
+        if (index_dir / MARKER).is_file():
+            return
+        if index_dir.is_dir():
+            entries = {entry.name for entry in index_dir.iterdir()}
+            # An index written before the marker existed: CURRENT and builds/, nothing else of anyone's.
+            legacy = "CURRENT" in entries and entries <= {"CURRENT", "CURRENT.partial", "builds", LOCK}
+            if entries and not legacy:
+                shown = ", ".join(sorted(entries)[:3]) + (", …" if len(entries) > 3 else "")
+                raise IndexWriteError(
+                    f"INDEX_DIR {index_dir} already holds other files ({shown}); point INDEX_DIR at an empty or new folder"
+                )
+        index_dir.mkdir(parents=True, exist_ok=True)
+        write_bytes(index_dir / MARKER, b"This folder holds eventbot's index; eventbot may delete anything under builds/.\n")
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from None
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder (across processes); others wait their turn."""
+    claim(index_dir)
+    try:
+        lock = FileLock(str(index_dir / LOCK))
+        lock.acquire()
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def save_index(index_dir: Path, data: IndexData) -> Path:
-    """Write a new build folder, then switch `CURRENT` to it atomically; old builds are removed."""
+    """Write a new build folder, then switch `CURRENT` to it atomically. Call under `build_lock`.
+
+    On any failure the half-written folder is removed and the live index is left as it was.
+    """
     builds = index_dir / "builds"
-    builds.mkdir(parents=True, exist_ok=True)
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000:06d}"
     staging = builds / f".{name}.partial"
-    staging.mkdir()
-    catalog.save_manifest(staging, data.manifest)
-    catalog.save_sentences(staging, data.shard.sentences)
-    dense.save(staging, data.shard.vectors, data.ann)
-    data.shard.paragraphs.save(staging)
-    data.shard.clauses.save(staging)
-    data.lexical.save(staging)
-    final = builds / name
-    os.replace(staging, final)
-    write_bytes(index_dir / "CURRENT.partial", name.encode("utf-8"))
-    os.replace(index_dir / "CURRENT.partial", index_dir / "CURRENT")
-    fsync_dir(index_dir)
-    for old in builds.iterdir():
-        # A `.partial` folder may belong to a build still running elsewhere; leave young ones alone.
-        stale_partial = old.name.endswith(".partial") and time.time() - old.stat().st_mtime > 3600
-        if old.name != name and (not old.name.endswith(".partial") or stale_partial):
-            shutil.rmtree(old, ignore_errors=True)
+    pointer = index_dir / f"CURRENT.{name}.partial"
+    previous = _live_name(index_dir)
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        catalog.save_manifest(staging, data.manifest)
+        catalog.save_sentences(staging, data.shard.sentences)
+        dense.save(staging, data.shard.vectors, data.ann)
+        data.shard.paragraphs.save(staging)
+        data.shard.clauses.save(staging)
+        data.lexical.save(staging)
+        final = builds / name
+        os.replace(staging, final)
+        write_bytes(pointer, name.encode("utf-8"))
+        if (index_dir / "CURRENT").is_dir() and not (index_dir / "CURRENT").is_symlink():
+            shutil.rmtree(index_dir / "CURRENT")  # a damaged pointer, in a folder that claim() showed to be ours
+        os.replace(pointer, index_dir / "CURRENT")
+        fsync_dir(index_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            pointer.unlink()
+        if _live_name(index_dir) != name:
+            shutil.rmtree(builds / name, ignore_errors=True)
+        raise _write_error(index_dir, exc) from None
+    _clean_up(builds, keep={name, previous})
     return final
+
+
+def _live_name(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _clean_up(builds: Path, keep: set[str | None]) -> None:
+    """Delete builds of ours that are neither live nor just replaced, and half-written ones of dead builds.
+
+    Only names this program makes are touched, and this runs under the build lock, so no `.partial`
+    folder belongs to a build still running.
+    """
+    now = time.time()
+    for entry in builds.iterdir():
+        name = entry.name
+        partial = name.startswith(".") and name.endswith(".partial") and _BUILD_NAME.match(name[1 : -len(".partial")])
+        if name in keep or not (partial or _BUILD_NAME.match(name)):
+            continue
+        try:
+            old_enough = partial or now - entry.stat().st_mtime > KEEP_REPLACED_SECONDS
+        except OSError:
+            continue
+        if old_enough:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    if exc.errno == errno.ENOSPC:
+        return IndexWriteError(f"no space left in INDEX_DIR {index_dir}; the previous index is unchanged")
+    reason = exc.strerror or type(exc).__name__
+    return IndexWriteError(f"cannot write the index in INDEX_DIR {index_dir} ({reason}); the previous index is unchanged")

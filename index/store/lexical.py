@@ -91,8 +91,12 @@ class Lexical:
                 if not (path / "params.index.json").is_file():
                     raise FileNotFoundError(path)
                 models.append(bm25s.BM25.load(str(path), show_progress=False))
-            words = frozenset(json.loads((folder / "words.json").read_text(encoding="utf-8")))
-            return cls(models[0], models[1], words)
+            words = json.loads((folder / "words.json").read_text(encoding="utf-8"))
+            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+                raise ValueError("words.json is not a list of words")
+            for model in models:
+                _check(model)
+            return cls(models[0], models[1], frozenset(words))
 
     @property
     def size(self) -> int:
@@ -115,6 +119,20 @@ class Lexical:
             return np.zeros(0, dtype=np.int64)
         index = self.sentence_model.scores
         return index["indices"][index["indptr"][column] : index["indptr"][column + 1]]
+
+
+def _check(model: bm25s.BM25) -> None:
+    """A loaded BM25 model whose postings point outside its rows would fail mid-answer: refuse it now."""
+    index, rows = model.scores, int(model.scores["num_docs"])
+    indptr, indices, data = index["indptr"], index["indices"], index["data"]
+    if not len(indptr) or int(indptr[0]) != 0 or int(indptr[-1]) != len(indices) or len(data) != len(indices):
+        raise ValueError("BM25 postings do not match the vocabulary")
+    if bool((np.diff(indptr) < 0).any()) or (len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= rows)):
+        raise ValueError("BM25 postings point outside the sentences")
+    # bm25s keeps one vocabulary entry, the empty token, past the last column; no question token is empty.
+    columns = len(indptr) - 1
+    if not bool(np.isfinite(data).all()) or not all(0 <= int(c) < columns for w, c in model.vocab_dict.items() if w):
+        raise ValueError("BM25 scores or vocabulary out of range")
 
 
 def words_of(text: str, *, keep_case: bool = False) -> list[str]:
