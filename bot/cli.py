@@ -44,6 +44,10 @@ class Config:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one sub-command and return its exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or pipe that cannot show every character gets a replacement mark, not a crash.
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -163,7 +167,7 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
             raise BadQuestionError("the question is empty")
         batches: Iterator[list[str]] = iter([[question]])
     else:
-        if sys.stdin.isatty():
+        if sys.stdin is None or sys.stdin.closed or sys.stdin.isatty():
             raise BadQuestionError("no question given")
         batches = _stdin_batches()
     qa = QAService.open(config.engine, _notify)
@@ -196,6 +200,8 @@ def cmd_console(config: Config, args: argparse.Namespace) -> int:
     """Interactive questions and answers."""
     from bot.console import run_console
 
+    if sys.stdin is None or sys.stdin.closed:
+        raise BadQuestionError("standard input is closed: run the console in a terminal or pipe questions to it")
     return run_console(QAService.open(config.engine, _notify), history=config.engine.index_dir.parent / "console_history")
 
 
@@ -227,6 +233,7 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     from measure import bench
 
     settings = config.engine
+    _writable(args.output)  # before minutes of measuring, not after
     if args.scale is not None:
         results = bench.run_scale(settings, args.scale, quick=args.quick)
     else:
@@ -236,12 +243,21 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
         results = bench.run(settings, corpus, quick=args.quick)
     command = "eventbot bench " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["bench"] else "eventbot bench"
     results["command"] = command.strip()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=1), encoding="utf-8")
     if args.plot is not None and "build_curve" in results:
         bench.plot(results, args.plot)
     print(json.dumps(results) if args.json else f"{bench.table(results)}\n\n(command: {results['command']})")
     return 0
+
+
+def _writable(path: Path) -> None:
+    """Raise a one-line error now if `path` cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise EventBotError(f"cannot write {path} ({exc.strerror or type(exc).__name__}); choose another --output") from None
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:

@@ -18,9 +18,10 @@ Commands:
 
 
 def run_console(
-    service: QAService, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout, *, history: Path | None = None
+    service: QAService, stdin: TextIO | None = None, stdout: TextIO | None = None, *, history: Path | None = None
 ) -> int:
     """Answer questions until /quit or end of input; interactive only when both ends are terminals."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         if history is not None:

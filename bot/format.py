@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +13,10 @@ DECLINE = "The articles do not answer that."
 DECLINE_HINT = "Try rephrasing, or see which articles I know with /sources."
 # Telegram refuses longer messages.
 TELEGRAM_LIMIT = 4096
+# /sources in a chat lists this many articles and counts the rest: a long list is unreadable on a phone anyway.
+SOURCES_PAGE = 30
+# A title longer than this is cut in chat listings, so one line always fits in a message.
+TITLE_LIMIT = 200
 
 
 def citation(hit: Hit, number: int) -> str:
@@ -24,7 +29,7 @@ def citation(hit: Hit, number: int) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    """The answer as plain text: each quoted sentence followed by its citation."""
+    """The answer as plain text for a terminal: each quoted sentence followed by its citation."""
     lines = list(answer.notes)
     if not answer.answered:
         lines += [DECLINE, DECLINE_HINT]
@@ -33,7 +38,18 @@ def answer_text(answer: Answer) -> str:
         if lines:
             lines.append("")
         lines += [hit.sentence.text, citation(hit, number)]
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text with control characters (escape sequences, bells) replaced, so an article cannot act on a terminal.
+
+    Articles are cleaned when they are loaded; this also covers an index built before that, and titles.
+    """
+    return _CONTROL.sub("\ufffd", text)
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -60,11 +76,26 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 def sources_text(documents: Iterable[DocumentInfo]) -> str:
     """One line per article: title, date and how many sentences it has."""
     docs = list(documents)
-    lines = [f"{len(docs)} article{'s' if len(docs) != 1 else ''}:"]
-    for doc in docs:
-        date = f"{doc.date}, " if doc.date else ""
-        lines.append(f"- {doc.title} ({date}{doc.sentence_count} sentences)")
-    return "\n".join(lines)
+    return terminal_safe("\n".join([f"{_articles(len(docs))}:", *(_source_line(doc, doc.title) for doc in docs)]))
+
+
+def sources_html(documents: Iterable[DocumentInfo], page: int = SOURCES_PAGE, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """The first `page` articles (in the order given) as Telegram HTML, then how many more; each message within `limit`."""
+    docs = list(documents)
+    lines = [escape(f"{_articles(len(docs))}:")]
+    lines += [escape(_source_line(doc, shorten(doc.title, TITLE_LIMIT))) for doc in docs[:page]]
+    if (rest := len(docs) - page) > 0:
+        lines.append(escape(f"… and {rest} more article{'s' if rest != 1 else ''}"))
+    return pack_messages(lines, limit, separator="\n")
+
+
+def _articles(count: int) -> str:
+    return f"{count} article{'s' if count != 1 else ''}"
+
+
+def _source_line(doc: DocumentInfo, title: str) -> str:
+    date = f"{doc.date}, " if doc.date else ""
+    return f"- {title} ({date}{doc.sentence_count} sentences)"
 
 
 def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
@@ -97,12 +128,12 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def pack_messages(blocks: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """Join blocks (each already within the limit) into as few messages as fit, blank line between."""
+def pack_messages(blocks: list[str], limit: int = TELEGRAM_LIMIT, separator: str = "\n\n") -> list[str]:
+    """Join blocks (each already within the limit) into as few messages as fit, `separator` between (a blank line)."""
     messages: list[str] = []
     current = ""
     for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
+        candidate = f"{current}{separator}{block}" if current else block
         if len(candidate) <= limit:
             current = candidate
         else:

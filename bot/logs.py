@@ -12,7 +12,7 @@ QUIET = ("httpx", "httpcore", "sentence_transformers", "transformers", "urllib3"
 
 
 class Redact(logging.Filter):
-    """Replace secrets (the bot token) wherever they would appear: message, arguments, traceback."""
+    """Replace secrets (the bot token, the webhook secret) wherever they would appear: message, arguments, traceback."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -44,6 +44,26 @@ class _NoTraceback(logging.Formatter):
             record.exc_info, record.exc_text = saved
 
 
+class _LogFile(logging.FileHandler):
+    """The log file; if writing fails (a full disk, /dev/full), say so once and stop, instead of a traceback per record."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        logging.getLogger().removeHandler(self)
+        print(
+            f"eventbot: cannot write the log file {self.baseFilename} ({reason}); logging to the terminal only", file=sys.stderr
+        )
+
+
+def redact(secret: str) -> None:
+    """Redact one more secret from every handler set up by `setup_logging` (one made up after it ran)."""
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, Redact) and secret and secret not in found.secrets:
+                found.secrets.append(secret)
+
+
 def setup_logging(settings: LogSettings, secrets: list[str]) -> None:
     """Configure the root logger once per process; `secrets` are redacted from every record."""
     root = logging.getLogger()
@@ -58,7 +78,7 @@ def setup_logging(settings: LogSettings, secrets: list[str]) -> None:
     if settings.log_file is not None:
         try:
             settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(settings.log_file, encoding="utf-8")
+            handler = _LogFile(settings.log_file, encoding="utf-8")
         except OSError as exc:
             print(
                 f"eventbot: cannot write the log file {settings.log_file} ({exc.strerror}); logging to the terminal only",

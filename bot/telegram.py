@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -19,11 +20,12 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
+    MessageEntity,
     ReplyParameters,
     Update,
 )
 from telegram.constants import ChatAction, MessageEntityType, ParseMode
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,7 +41,8 @@ from telegram.ext import (
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.errors import explain
-from bot.format import answer_html, citation, escape, hit_html, shorten, sources_text
+from bot.format import answer_html, citation, escape, hit_html, shorten, sources_html
+from bot.logs import redact
 from bot.settings import TelegramSettings
 from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError, Fix
@@ -223,8 +226,8 @@ class TelegramFrontEnd:
         await self._reply(update, escape(HELP.format(username=context.bot.username)))
 
     async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every article with its date and sentence count."""
-        await self._reply(update, escape(sources_text(self.service.sources())))
+        """A page of articles with their dates and sentence counts, then how many more there are."""
+        await self._reply(update, *sources_html(self.service.sources()))
 
     async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask QUESTION, anywhere."""
@@ -305,7 +308,7 @@ class TelegramFrontEnd:
                     title="The articles do not answer that.",
                     description="Try rephrasing the question.",
                     input_message_content=InputTextMessageContent(
-                        f"{escape(query.query[:200])}: the articles do not answer that."
+                        f"{escape(query.query[:200])}: the articles do not answer that.", parse_mode=ParseMode.HTML
                     ),
                 )
             )
@@ -332,10 +335,12 @@ class TelegramFrontEnd:
         for i, text in enumerate(answer_html(answer)):
             await send(context.bot, message.chat_id, text, reply_to=message.message_id if i == 0 else None)
 
-    async def _reply(self, update: Update, text: str) -> None:
+    async def _reply(self, update: Update, *texts: str) -> None:
+        """Send HTML messages to the update's chat, the first as a reply to its message."""
         message = update.effective_message
         if message is not None:
-            await send(message.get_bot(), message.chat_id, text, reply_to=message.message_id)
+            for i, text in enumerate(texts):
+                await send(message.get_bot(), message.chat_id, text, reply_to=message.message_id if i == 0 else None)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the traceback; tell the user briefly; keep running."""
@@ -345,42 +350,48 @@ class TelegramFrontEnd:
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
-    """The question in a group message addressed to the bot (mention or reply), without the mention."""
-    text = message.text or ""
-    mention = f"@{username}".lower()
-    mentioned = False
-    for entity in message.entities or ():
-        if entity.type == MessageEntityType.MENTION:
-            if message.parse_entity(entity).lower() == mention:
-                mentioned = True
-        elif entity.type == MessageEntityType.TEXT_MENTION and entity.user and entity.user.id == bot_id:
-            mentioned = True
-    if not mentioned and mention in text.lower():
-        mentioned = True
+    """The question in a group message addressed to the bot (mention or reply), without the mentions of the bot.
+
+    Only Telegram's own entities count as mentions: "@yourbot_fan" or "news@yourbot.com" contain the username
+    but address someone else.
+    """
+    mentions = [entity for entity in message.entities or () if _mentions_bot(message, entity, username, bot_id)]
     replied = message.reply_to_message is not None and (
         message.reply_to_message.from_user is not None and message.reply_to_message.from_user.id == bot_id
     )
-    if not (mentioned or replied):
+    if not (mentions or replied):
         return None
-    cleaned = _strip_mention(text, mention)
+    cleaned = _without(message.text or "", mentions)
     return cleaned if cleaned.strip() else None
 
 
-def _strip_mention(text: str, mention: str) -> str:
-    lowered = text.lower()
-    while (at := lowered.find(mention)) >= 0:
-        text = text[:at] + text[at + len(mention) :]
-        lowered = text.lower()
-    return " ".join(text.split())
+def _mentions_bot(message: Message, entity: MessageEntity, username: str, bot_id: int) -> bool:
+    if entity.type == MessageEntityType.MENTION:
+        return message.parse_entity(entity).lower() == f"@{username}".lower()  # usernames ignore case
+    return entity.type == MessageEntityType.TEXT_MENTION and entity.user is not None and entity.user.id == bot_id
+
+
+def _without(text: str, entities: list[MessageEntity]) -> str:
+    """The text without the entities' spans, spaces tidied; Telegram counts offsets in UTF-16 code units."""
+    units = text.encode("utf-16-le")
+    kept, start = [], 0
+    for entity in sorted(entities, key=lambda entity: entity.offset):
+        kept.append(units[2 * start : 2 * entity.offset])
+        start = entity.offset + entity.length
+    kept.append(units[2 * start :])
+    return " ".join(b"".join(kept).decode("utf-16-le", errors="replace").split())
 
 
 def _retryable(exc: BaseException) -> bool:
     """Telegram said the request failed (5xx, dropped connection): safe to send again.
 
+    A 4xx is final: the request itself was refused (bad markup, a blocked bot, a wrong token) and would be
+    refused again. python-telegram-bot raises BadRequest (400) as a NetworkError, so it is excluded by name;
+    Forbidden, InvalidToken, Conflict and the like are not NetworkErrors at all.
     A time-out is not retried: the message may have been delivered, and a second copy is worse than none.
     Flood limits (429 with retry_after) are retried by AIORateLimiter.
     """
-    return isinstance(exc, NetworkError) and not isinstance(exc, TimedOut | RetryAfter)
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut | RetryAfter)
 
 
 async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None) -> None:
@@ -405,17 +416,36 @@ async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:
             log.warning("Telegram call failed, going on: %s", exc)
 
 
+def webhook_secret(settings: TelegramSettings) -> str:
+    """WEBHOOK_SECRET, or a random one for this run, redacted from the log either way.
+
+    Telegram repeats the secret given to setWebhook in a header of every update, and python-telegram-bot
+    refuses (403) a request without it; with no secret at all, anyone who can reach the port could post
+    updates (a forged admin /reload, messages to any chat). Only Telegram needs to know it, so a fresh one
+    at every start is enough: setWebhook hands Telegram the new one.
+    """
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    secret = secrets.token_urlsafe(32)
+    redact(secret)
+    log.info("WEBHOOK_SECRET is not set: using a random secret for this run")
+    return secret
+
+
 def run_telegram(settings: TelegramSettings, service: QAService) -> int:
     """Long polling, or a webhook when WEBHOOK_URL is set; returns when stopped (Ctrl-C, SIGTERM)."""
     app = TelegramFrontEnd(settings, service).build()
+    hidden = settings.secrets()
     try:
         if settings.webhook_url:
+            secret = webhook_secret(settings)
+            hidden.append(secret)
             app.run_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,
                 url_path="telegram",
                 webhook_url=settings.webhook_url.rstrip("/") + "/telegram",
-                secret_token=settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
+                secret_token=secret,
                 allowed_updates=Update.ALL_TYPES,
                 bootstrap_retries=3,
             )
@@ -426,11 +456,18 @@ def run_telegram(settings: TelegramSettings, service: QAService) -> int:
             "the Bot API refused the token: check TELEGRAM_BOT_TOKEN (from @BotFather)", fix=Fix.SETTING
         ) from None
     except TelegramError as exc:
-        token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-        reason = str(exc).replace(token, "[REDACTED]") if token else str(exc)
+        reason = str(exc)
+        for secret in filter(None, hidden):
+            reason = reason.replace(secret, "[REDACTED]")
         raise EventBotError(
             f"cannot reach the Bot API at {settings.telegram_api_base_url} ({reason}); "
             "check the network, TELEGRAM_API_BASE_URL and WEBHOOK_* settings",
+            fix=Fix.SETTING,
+        ) from None
+    except OSError as exc:  # the webhook's port: taken, or not ours to bind
+        raise EventBotError(
+            f"cannot listen for the webhook on {settings.webhook_listen}:{settings.webhook_port} "
+            f"({exc.strerror or type(exc).__name__}); change WEBHOOK_LISTEN or WEBHOOK_PORT",
             fix=Fix.SETTING,
         ) from None
     return 0

@@ -21,7 +21,7 @@ from index.store import ClauseVectors, Lexical, ParagraphVectors, Shard, dense
 log = logging.getLogger(__name__)
 
 # Bump when splitting or what is embedded changes: older indexes are then rebuilt in full.
-PIPELINE_VERSION = 4
+PIPELINE_VERSION = 5
 NO_INDEX = "there is no index yet"
 # Above this many sentences a flat (exact) search gets slow enough that HNSW pays off.
 HNSW_FROM = 100_000

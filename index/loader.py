@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,14 +33,18 @@ class LoadResult:
 
 
 def article_files(seeds_dir: Path) -> list[Path]:
-    """Every article file under `seeds_dir`, in a stable order, hidden files left out."""
+    """Every article file under `seeds_dir`, in a stable order, hidden files left out.
+
+    Links into sub-folders are not followed (a link may lead anywhere, or in a circle); file links are
+    listed here and checked when read.
+    """
     if not seeds_dir.is_dir():
         return []
-    return sorted(
-        path
-        for path in seeds_dir.rglob("*")
-        if path.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in path.relative_to(seeds_dir).parts)
-    )
+    found = []
+    for folder, subfolders, files in os.walk(seeds_dir, followlinks=False):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [Path(folder) / name for name in files if not name.startswith(".") and Path(name).suffix.lower() in SUFFIXES]
+    return sorted(found)
 
 
 def load_documents(seeds_dir: Path) -> LoadResult:
@@ -67,10 +73,7 @@ def load_documents(seeds_dir: Path) -> LoadResult:
 
 def read_document(path: Path, seeds_dir: Path) -> Document:
     """Parse one file; raises ValueError (or OSError) with a reason a person can act on."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{size:,} bytes is larger than the {MAX_FILE_BYTES:,}-byte limit for one article")
-    raw = path.read_bytes()
+    raw = _read_article_bytes(path, seeds_dir)
     if b"\x00" in raw:
         raise ValueError("binary file, not text")
     try:
@@ -95,8 +98,34 @@ def read_document(path: Path, seeds_dir: Path) -> Document:
     )
 
 
+def _read_article_bytes(path: Path, seeds_dir: Path) -> bytes:
+    """The file's bytes, if it is a regular file inside SEEDS_DIR and within the size limit.
+
+    A link that leads out of SEEDS_DIR is refused (it could quote `.env` or any file the bot can read);
+    devices and pipes are refused (an endless or blocking read); the limit is enforced while reading,
+    since a file's reported size can lie (`/proc`, a file still growing).
+    """
+    root = seeds_dir.resolve()
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise ValueError("a link that leads outside SEEDS_DIR; not followed")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags)  # O_NONBLOCK: opening a pipe with no writer must not hang
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file (a device, pipe or socket)")
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValueError(f"larger than the {MAX_FILE_BYTES:,}-byte limit for one article")
+    return raw
+
+
+# Control characters (escape sequences, bells) would act on a reader's terminal; tabs and the like become spaces.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _clean(line: str) -> str:
-    return " ".join(line.split())
+    return " ".join(_CONTROL.sub(" ", line).split())
 
 
 def _parse_text(text: str) -> tuple[str | None, str | None, list[str]]:

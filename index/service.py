@@ -10,12 +10,16 @@ from functools import cache
 from index import store
 from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
+from index.errors import IndexDamagedError
 from index.question import clean_question
 from index.ranking import Ranker, decide
 from index.records import Answer, DocumentInfo
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Asked of a reloaded index before it is served.
+RELOAD_PROBE = "What happened?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,19 @@ class QAService:
         return self.data.manifest.documents
 
     def reload(self) -> store.IndexData:
-        """Load the index from disk and swap it in; on any fault the old one stays and the error is raised."""
+        """Load the index from disk and swap it in; on any fault the old one stays and the error is raised.
+
+        The new index must answer a question before it replaces the old one: an index that loads but
+        cannot answer would otherwise turn every later question into an apology.
+        """
         data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
-        self._ranker = Ranker(data)  # one reference swap: a batch in flight keeps the one it took
+        try:
+            ranker = Ranker(data)
+            ranker.hits(ranker.rank([RELOAD_PROBE], self.embedder.encode([RELOAD_PROBE]), self.settings.top_k)[0])
+        except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
+            log.warning("the new index failed its probe question", exc_info=True)
+            raise IndexDamagedError(f"the new index loads but cannot answer ({type(exc).__name__})") from None
+        self._ranker = ranker  # one reference swap: a batch in flight keeps the one it took
         return data
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:

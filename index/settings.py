@@ -67,6 +67,8 @@ def load(cls: type[S], **overrides: object) -> S:
     """Build one settings class once; an invalid value becomes one line that names the setting."""
     try:
         return cls(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        raise SettingsError(".env is not UTF-8 text: save it as UTF-8 (settings are NAME=value lines)") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

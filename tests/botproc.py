@@ -100,13 +100,18 @@ def answers_to(bot: Bot, chat_id: int, message_id: int, timeout: float = 30.0) -
     return [m for m in bot.replies(chat_id, message_id, timeout) if reply_to(m) == message_id]
 
 
-def prepare_bot(home: Path, *, real: tuple[Embedder, Path] | None = None, **settings: str) -> Bot:
+def prepare_bot(
+    home: Path, *, real: tuple[Embedder, Path] | None = None, extra_seeds: dict[str, str] | None = None, **settings: str
+) -> Bot:
     """A seeds folder with the article, a built index, a double, and the environment to run the bot in.
 
     The bot uses the hashing embedder, or with `real` (the loaded model and its ONNX export folder) the real model.
+    `extra_seeds` (file name: text) are more articles, indexed with the first.
     """
     (home / "seeds").mkdir(parents=True)
     shutil.copy(SEED, home / "seeds" / SEED.name)
+    for name, text in (extra_seeds or {}).items():
+        (home / "seeds" / name).write_text(text, encoding="utf-8")
     backend = (
         {"EMBEDDING_BACKEND": "hashing", "DECLINE_THRESHOLD": HASHING_THRESHOLD}
         if real is None

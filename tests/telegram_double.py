@@ -3,7 +3,7 @@
 It implements what the bot calls (getMe, getUpdates, sendMessage, sendChatAction, setMyCommands,
 deleteWebhook, answerInlineQuery, answerCallbackQuery), checks HTML the way Telegram does (a message
 with bad markup is refused with "can't parse entities"), and serves queued faults: HTTP 429 with
-retry_after, 500, 502, a slow answer, a dropped connection, malformed JSON.
+retry_after, 400, 403, 500, 502, a slow answer, a dropped connection, malformed JSON.
 """
 
 from __future__ import annotations
@@ -49,6 +49,14 @@ _ALLOWED_TAGS = {
 }
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)(\s[^<>]*)?>")
 _ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+# Refusals Telegram answers with a 4xx: the request itself is wrong, sending it again cannot help.
+_REFUSALS = {
+    "400": "Bad Request: message to be replied not found",
+    "403": "Forbidden: bot was blocked by the user",
+}
+# As Telegram marks them: an address is an email, not a mention; a mention starts after a non-word character.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_MENTION = re.compile(r"(?<![\w@.])@\w+")
 
 
 def html_problem(text: str) -> str | None:
@@ -144,7 +152,7 @@ class BotApiDouble:
             return int(update["update_id"])
 
     def fail_next(self, method: str, *faults: str) -> None:
-        """Answer the next calls of `method` with these faults, in order: 429, 500, 502, slow, drop, badjson."""
+        """Answer the next calls of `method` with these faults, in order: 429, 400, 403, 500, 502, slow, drop, badjson."""
         with self._lock:
             self.faults[method].extend(faults)
 
@@ -206,6 +214,10 @@ class BotApiDouble:
                     "parameters": {"retry_after": 1},
                 },
             )
+            return
+        if fault in _REFUSALS:
+            code = int(fault)
+            self._reply(request, code, {"ok": False, "error_code": code, "description": _REFUSALS[fault]})
             return
         if fault in ("500", "502"):
             self._reply(request, int(fault), {"ok": False, "error_code": int(fault), "description": "Internal Server Error"})
@@ -318,13 +330,18 @@ def _message(chat: dict[str, Any], user_id: int, message_id: int, **fields: Any)
     }
 
 
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _entities(text: str) -> list[dict[str, Any]]:
     entities = []
     if text.startswith("/"):
-        entities.append({"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
-    for found in re.finditer(r"@\w+", text):
-        entities.append({"type": "mention", "offset": found.start(), "length": len(found.group())})
-    return entities
+        entities.append({"type": "bot_command", "offset": 0, "length": _utf16(text.split()[0])})
+    for kind, pattern in (("email", _EMAIL), ("mention", _MENTION)):
+        for found in pattern.finditer(text):
+            entities.append({"type": kind, "offset": _utf16(text[: found.start()]), "length": _utf16(found.group())})
+    return sorted(entities, key=lambda entity: entity["offset"])
 
 
 def text_update(chat_id: int, user_id: int, message_id: int, text: str, *, reply_to_bot: int | None = None) -> dict[str, Any]:

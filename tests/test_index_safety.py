@@ -15,11 +15,11 @@ from bot.cli import main
 from index import store
 from index.builder import build
 from index.embedder import Embedder, model_identity
-from index.errors import IndexWriteError
+from index.errors import IndexDamagedError, IndexWriteError
 from index.settings import Settings
 from tests.helpers import EXTRA, HYATT
 
-ROUNDS = 3
+ROUNDS = 2
 PROCESSES = 4
 
 
@@ -138,3 +138,21 @@ def test_a_path_under_a_file_is_one_line(
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
     assert code == 1 and last.startswith("eventbot: ") and where in last and "unexpected" not in err
+
+
+def test_reload_refuses_an_index_that_loads_but_cannot_answer(
+    settings: Settings, hashing: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.ranking import ranker
+    from index.service import QAService
+
+    service = QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
+    build(settings, lambda: hashing)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a damaged index that passed every check")
+
+    with monkeypatch.context() as patched, pytest.raises(IndexDamagedError, match="cannot answer"):
+        patched.setattr(ranker, "expected_type", broken)
+        service.reload()
+    assert HYATT in service.answer("Where was K-Defense Day held?").presented[0].sentence.text

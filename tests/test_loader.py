@@ -1,7 +1,10 @@
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
+from index import loader
 from index.errors import NoDocumentsError
 from index.loader import load_documents
 
@@ -79,3 +82,60 @@ def test_hidden_and_other_files_are_ignored(tmp_path: Path) -> None:
     write(tmp_path, ".hidden.txt", "Hidden.")
     write(tmp_path, "notes.pdf", "Not an article.")
     assert [d.doc_id for d in load_documents(tmp_path).documents] == ["a"]
+
+
+def test_a_link_out_of_the_seeds_folder_is_not_followed(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write(seeds, "article.txt", "date 2025-07-08 Title\nA paragraph.\n")
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:secret-token\n", encoding="utf-8")
+    (seeds / "leak.txt").symlink_to(tmp_path / ".env")
+    (seeds / "inside.txt").symlink_to(seeds / "article.txt")
+    (seeds / "outside-folder").symlink_to(tmp_path, target_is_directory=True)
+    result = load_documents(seeds)
+    texts = " ".join(p for doc in result.documents for p in doc.paragraphs)
+    assert "secret-token" not in texts
+    assert any("leak.txt" in w and "outside SEEDS_DIR" in w for w in result.warnings)
+    assert {doc.doc_id for doc in result.documents} == {"article", "inside"}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_pipes_and_devices_are_skipped_without_reading_them(tmp_path: Path, kind: str) -> None:
+    seeds = tmp_path / "seeds"
+    write(seeds, "article.txt", "date 2025-07-08 Title\nA paragraph.\n")
+    special = seeds / f"{kind}.txt"
+    if kind == "fifo":
+        os.mkfifo(special)  # reading it would block forever
+    else:
+        os.mknod(special, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero: reading it never ends
+    result = load_documents(seeds)
+    assert [doc.doc_id for doc in result.documents] == ["article"]
+    assert any(special.name in w and "not a regular file" in w for w in result.warnings)
+
+
+def test_the_size_limit_holds_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seeds = tmp_path / "seeds"
+    write(seeds, "article.txt", "date 2025-07-08 Title\nA paragraph.\n")
+    write(seeds, "big.txt", "word " * 400)
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 1_000)
+    real = Path.stat
+
+    def lying(self: Path, **kwargs: bool) -> os.stat_result:
+        # A file's reported size can lie (/proc files, a file still growing): it claims 10 bytes.
+        found = real(self, **kwargs)
+        if self.name != "big.txt":
+            return found
+        return os.stat_result(
+            (found.st_mode, found.st_ino, found.st_dev, found.st_nlink, found.st_uid, found.st_gid, 10, 0, 0, 0)
+        )
+
+    monkeypatch.setattr(Path, "stat", lying)
+    result = load_documents(seeds)
+    assert [doc.doc_id for doc in result.documents] == ["article"]
+    assert any("big.txt" in w and "limit" in w for w in result.warnings)
+
+
+def test_control_characters_never_reach_the_text(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "date 2025-07-08 Title\x1b[2J\nBefore \x1b]0;owned\x07 after \x9b31m red.\n")
+    (doc,) = load_documents(tmp_path).documents
+    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in doc.title + "".join(doc.paragraphs))
+    assert doc.paragraphs == ("Before ]0;owned after 31m red.",)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,3 +155,93 @@ def test_seed_faults_are_reported_and_the_build_finishes(
     ]:
         assert any(name in line and reason in line for line in report.plan.warnings), (name, warnings)
     assert report.plan.added == ("2025-07-08-k-defense-day",) and report.sentence_count == 21
+
+
+def _process(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_binary_env_file_is_one_line(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / ".env").write_bytes(b"\xff\xfe\x00TOP_K=\x00\x9c")
+    assert main(["sources"]) == 1
+    err = capsys.readouterr().err
+    assert err == "eventbot: .env is not UTF-8 text: save it as UTF-8 (settings are NAME=value lines)\n"
+
+
+def test_a_log_file_that_cannot_be_written_is_said_once(env: Settings, tmp_path: Path) -> None:
+    done = _process(["build"], tmp_path, LOG_FILE="/dev/full", LOG_LEVEL="INFO")
+    err = done.stderr.decode()
+    assert done.returncode == 0, err
+    assert "Logging error" not in err and "Traceback" not in err
+    assert err.count("cannot write the log file /dev/full") == 1
+
+
+def test_ctrl_c_while_starting_is_one_line(env: Settings, tmp_path: Path) -> None:
+    for delay in (0.15, 0.3, 0.5):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "ask", "Where was K-Defense Day held?"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        if b"init_import_site" in err:
+            continue  # the signal came while Python itself was starting, before any of this program ran
+        assert b"Traceback" not in err, (delay, err)
+        assert process.returncode in (0, 130, -signal.SIGINT) and (process.returncode == 0 or b"interrupted" in err)
+
+
+@pytest.mark.parametrize("command", [["ask"], ["console"]])
+def test_closed_standard_input_is_a_usage_line(env: Settings, tmp_path: Path, command: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),  # as `eventbot ask <&-` in a shell
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err and err.startswith("eventbot: "), err
+
+
+def test_an_output_that_cannot_show_korean_gets_replacement_marks(env: Settings, tmp_path: Path) -> None:
+    (env.seeds_dir / "ko.txt").write_text(
+        "date 2025-07-09 국방\n국방의 날 행사는 서울에서 열렸다. K-Defense Day was in Seoul.\n", encoding="utf-8"
+    )
+    done = _process(["ask", "국방의 날 행사는 어디에서 열렸나?"], tmp_path, PYTHONIOENCODING="ascii")
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"Traceback" not in done.stderr and done.stdout.strip()
+
+
+def test_bench_output_under_a_file_is_refused_before_measuring(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    assert main(["bench", "--quick", "--output", str(tmp_path / "a-file" / "bench.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("eventbot: cannot write") and "--output" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["ask", "Where did the owners meet on Monday in Busan?"], ["console"], ["sources"]])
+def test_terminal_escapes_in_articles_never_reach_the_terminal(
+    env: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    (env.seeds_dir / "escapes.txt").write_text(
+        "date 2025-07-09 Owners\x1b]0;owned\x07 meet\nThe owners met\x1b[2J in Busan \x1b[31mon Monday.\n", encoding="utf-8"
+    )
+    assert main(["build"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("Where did the owners meet on Monday in Busan?\n/sources\n"))
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert ("Busan" in out) if command[0] != "sources" else ("Owners" in out)
+    assert "\x1b" not in out and "\x07" not in out

@@ -1,5 +1,6 @@
 import pytest
 
+from index import splitter
 from index.records import Document
 from index.splitter import split_document, split_paragraph
 
@@ -58,3 +59,23 @@ def test_offsets_and_numbers_point_into_the_paragraph() -> None:
 
 def test_blank_paragraph_gives_no_sentences() -> None:
     assert sentences("   ") == []
+
+
+def test_a_huge_paragraph_is_split_in_bounded_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pysbd's time grows with the square of its input: it must never see more than a bounded piece.
+    seen: list[int] = []
+    real = splitter._segmenter()
+
+    class Recording:
+        def segment(self, text: str) -> list[object]:
+            seen.append(len(text))
+            return real.segment(text)
+
+    monkeypatch.setattr(splitter, "_segmenter", lambda: Recording())
+    sentence = "The tanks arrived in Gdynia on Sunday after a long voyage. "
+    paragraph = (sentence * 4000).strip() + " " + "word " * 5000  # 240,000 characters, then a run with no full stop
+    spans = split_paragraph(paragraph)
+    assert max(seen) <= splitter.MAX_SEGMENT_CHARS
+    assert [paragraph[a:b] for a, b in spans[:2]] == [sentence.strip(), sentence.strip()]
+    assert sum(1 for a, b in spans if paragraph[a:b] == sentence.strip()) == 4000
+    assert spans[-1][1] == len(paragraph.rstrip())

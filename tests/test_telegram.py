@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram import Message
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
+from bot.telegram import APOLOGY, _retryable, addressed_question
+from index.service import sources
+from index.settings import Settings
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
 from tests.helpers import AIR_SHOW, BAD_INPUTS, CITATION, HYATT
-from tests.telegram_double import BOT, callback_update, html_problem, inline_update, sticker_update
+from tests.telegram_double import BOT, callback_update, html_problem, inline_update, sticker_update, text_update
 
 ADMIN = 42
 RATE_LIMIT = 6
@@ -212,6 +231,162 @@ def test_commands_and_callbacks_from_other_chats_are_refused(bot: Bot) -> None:
     assert answered["text"] == "Sorry, this bot is not available in this chat."
     time.sleep(0.5)
     assert len(bot.double.sent(chat_id=stranger)) == 1
+
+
+# --- /sources of a large index ---------------------------------------------------------------------
+
+MANY = 121
+PAGE = 30
+
+
+def _many_articles() -> dict[str, str]:
+    """120 more small articles; their titles need escaping, and one is far longer than a Telegram message."""
+    articles = {}
+    for n in range(1, MANY):
+        title = f"Article {n:03d}: exports & <tanks> at the regional defense industry exhibition, day {n}"
+        if n == 5:
+            title += " & more <words>" * 400
+        articles[f"article-{n:03d}.txt"] = f"date 2025-08-01 {title}\nVisitors saw K-2 tanks on day {n}. Officials spoke.\n"
+    return articles
+
+
+def test_sources_of_many_articles_lists_one_page_and_counts_the_rest(tmp_path: Path) -> None:
+    bot = prepare_bot(tmp_path / "home", extra_seeds=_many_articles())
+    try:
+        bot.start()
+        chat = 7001
+        message_id = bot.ask(chat, "/sources")
+        # The listing ends with the count of the rest; a failed one ends with the apology.
+        ends = ("more articles", APOLOGY)
+        bot.double.wait_for(lambda: any(end in m["text"] for m in bot.double.sent(chat_id=chat) for end in ends))
+        messages = bot.double.sent(chat_id=chat)
+        assert reply_to(messages[0]) == message_id
+        assert all(m["parse_mode"] == "HTML" and html_problem(m["text"]) is None and len(m["text"]) <= 4096 for m in messages)
+        shown = html.unescape("\n".join(m["text"] for m in messages))
+        lines = shown.splitlines()
+        assert lines[0] == f"{MANY} articles:"
+        assert lines[-1] == f"… and {MANY - PAGE} more articles"
+        listed = [line for line in lines if line.startswith("- ")]
+        documents = sources(Settings(seeds_dir=bot.seeds, index_dir=bot.index_dir, embedding_backend="hashing"))
+        assert len(listed) == PAGE
+        for line, doc in zip(listed, documents[:PAGE], strict=True):  # the service's order
+            assert line.startswith(f"- {doc.title[:80]}") and line.endswith(f"({doc.date}, {doc.sentence_count} sentences)")
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
+# --- refusals are final ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["400", "403"])
+def test_a_refused_send_is_not_retried(bot: Bot, fault: str) -> None:
+    """A 4xx says the request itself is wrong (bad markup, a blocked bot): the same request fails again."""
+    chat = 1060 + ["400", "403"].index(fault)
+    bot.double.fail_next("sendMessage", fault)
+    bot.ask(chat, "Where was K-Defense Day held?")
+    (apology,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=chat))
+    assert apology["text"] == APOLOGY
+    answers = [c for c in bot.double.all_calls("sendMessage") if c.params.get("chat_id") == chat and HYATT in c.params["text"]]
+    assert len(answers) == 1 and not answers[0].delivered
+
+
+@pytest.mark.parametrize(
+    ("error", "retry"),
+    [
+        (NetworkError("Internal Server Error"), True),  # 500, 502
+        (NetworkError("Unknown error in HTTP implementation: RemoteProtocolError()"), True),  # dropped connection
+        (BadRequest("Bad Request: can't parse entities"), False),  # 400, although a NetworkError
+        (Forbidden("Forbidden: bot was blocked by the user"), False),  # 403
+        (InvalidToken("Unauthorized"), False),  # 401, 404
+        (Conflict("Conflict: terminated by other getUpdates request"), False),  # 409
+        (EndPointNotFound("Not Found"), False),
+        (ChatMigrated(-100123), False),
+        (RetryAfter(1), False),  # 429: AIORateLimiter waits and retries
+        (TimedOut(), False),  # perhaps delivered
+    ],
+    ids=["5xx", "dropped", "400", "403", "401", "409", "404", "migrated", "429", "timed-out"],
+)
+def test_only_server_errors_and_dropped_connections_are_retried(error: TelegramError, retry: bool) -> None:
+    assert _retryable(error) is retry
+
+
+# --- who a group message is addressed to -----------------------------------------------------------
+
+QUESTION = "where was K-Defense Day held?"
+
+
+def _group_message(text: str, *, reply_to_bot: bool = False, entities: list[dict[str, Any]] | None = None) -> Message:
+    data = text_update(-1003, 1003, 1, text, reply_to_bot=10_001 if reply_to_bot else None)["message"]
+    if entities is not None:
+        data["entities"] = entities
+    message = Message.de_json(data, bot=None)
+    assert message is not None
+    return message
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        (f"@event_test_bot {QUESTION}", QUESTION),
+        (f"@EVENT_TEST_BOT {QUESTION}", QUESTION),
+        (f"So @event_test_bot {QUESTION}", f"So {QUESTION}"),
+        (f"🚀 @event_test_bot {QUESTION}", f"🚀 {QUESTION}"),
+        (f"@event_test_bot ask @event_test_bot_fan {QUESTION}", f"ask @event_test_bot_fan {QUESTION}"),
+        (f"@event_test_bot_fan {QUESTION}", None),
+        (f"mail news@event_test_bot.com {QUESTION}", None),
+        (f"{QUESTION} (ask event_test_bot)", None),
+        ("@event_test_bot", None),
+    ],
+    ids=[
+        "mention-first",
+        "mention-in-capitals",
+        "mention-in-the-middle",
+        "mention-after-an-emoji",
+        "another-mention-is-kept",
+        "longer-username",
+        "email-address",
+        "username-without-at",
+        "mention-alone",
+    ],
+)
+def test_only_a_whole_mention_of_the_bot_addresses_it(text: str, question: str | None) -> None:
+    assert addressed_question(_group_message(text), BOT["username"], BOT["id"]) == question
+
+
+def test_a_reply_to_the_bot_keeps_other_mentions() -> None:
+    message = _group_message(f"@event_test_bot_fan {QUESTION}", reply_to_bot=True)
+    assert addressed_question(message, BOT["username"], BOT["id"]) == f"@event_test_bot_fan {QUESTION}"
+
+
+def test_a_text_mention_of_the_bot_addresses_it() -> None:
+    # A mention by name (no username in the text): Telegram marks it with the user it points at.
+    mention = {"type": "text_mention", "offset": 0, "length": 8, "user": BOT}
+    message = _group_message(f"EventBot {QUESTION}", entities=[mention])
+    assert addressed_question(message, BOT["username"], BOT["id"]) == QUESTION
+    other = {**mention, "user": {"id": 5, "is_bot": False, "first_name": "EventBot"}}
+    assert addressed_question(_group_message(f"EventBot {QUESTION}", entities=[other]), BOT["username"], BOT["id"]) is None
+
+
+# --- inline declines -------------------------------------------------------------------------------
+
+DECLINED = ["a<b & c?", "Is x <i>y</i> && z > 2?"]
+
+
+@pytest.mark.parametrize("question", DECLINED)
+def test_inline_decline_shows_the_question_as_typed(bot: Bot, question: str) -> None:
+    user = 1070 + DECLINED.index(question)
+    bot.double.push(inline_update(user, f"inline-decline-{user}", question))
+    (call,) = bot.double.wait_for(lambda: bot.double.sent("answerInlineQuery", inline_query_id=f"inline-decline-{user}"))
+    (result,) = call["results"]
+    assert result["id"] == "none"
+    content = result["input_message_content"]
+    text = content["message_text"]
+    if content.get("parse_mode") == "HTML":
+        assert html_problem(text) is None
+        text = html.unescape(text)
+    assert text == f"{question}: the articles do not answer that."
 
 
 def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot) -> None:

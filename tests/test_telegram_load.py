@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -97,14 +100,30 @@ def test_thousand_questions_from_fifty_chats(
         bot.double.stop()
 
 
-def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
-    """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
-    import socket
-    import urllib.request
-
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+def _post(port: int, update: bytes, secret: str | None) -> int:
+    """POST an update to the bot's webhook as Telegram does (with the secret header) or as anyone can (without)."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/telegram", data=update, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0  # the server starts listening just after setWebhook
+
+
+def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
+    """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
+    port = _free_port()
     bot = prepare_bot(
         tmp_path / "home",
         WEBHOOK_URL=f"http://127.0.0.1:{port}",
@@ -118,26 +137,48 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
         assert registered["url"] == f"http://127.0.0.1:{port}/telegram"
         assert registered["secret_token"] == "webhook-secret-123"
         update = json.dumps({"update_id": 1, **text_update(5000, 5000, 77, "Where was K-Defense Day held?")}).encode()
-
-        def post(secret: str) -> int:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/telegram",
-                data=update,
-                headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    return int(response.status)
-            except urllib.error.HTTPError as error:
-                return int(error.code)
-            except OSError:
-                return 0  # the server starts listening just after setWebhook
-
         # Only Telegram knows the secret: anyone else is refused, and nothing is answered.
-        bot.double.wait_for(lambda: post("wrong-secret") == 403, timeout=30)
-        assert post("webhook-secret-123") == 200
+        bot.double.wait_for(lambda: _post(port, update, "wrong-secret") == 403, timeout=30)
+        assert _post(port, update, "webhook-secret-123") == 200
         (reply,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=5000), timeout=30)
         assert HYATT in reply["text"] and reply_to(reply) == 77
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
+def test_webhook_without_a_configured_secret_refuses_forged_updates(tmp_path: Path) -> None:
+    """No WEBHOOK_SECRET: the bot makes one up and tells only Telegram (setWebhook), so a forged POST is refused."""
+    port = _free_port()
+    bot = prepare_bot(
+        tmp_path / "home",
+        WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+        ADMIN_USER_IDS="5001",
+    )
+    try:
+        bot.start(ready="setWebhook")
+        (registered,) = bot.double.sent("setWebhook")
+        secret = registered.get("secret_token")
+        assert secret
+        # An admin's /reload and a question to some chat, forged by anyone who can reach the port.
+        forged = [
+            json.dumps({"update_id": 1, **text_update(5001, 5001, 66, "/reload")}).encode(),
+            json.dumps({"update_id": 2, **text_update(5002, 5002, 67, "Where was K-Defense Day held?")}).encode(),
+        ]
+        assert bot.double.wait_for(lambda: _post(port, forged[0], None), timeout=30) == 403
+        assert _post(port, forged[1], None) == 403
+        assert _post(port, forged[1], "guessed-secret") == 403
+        genuine = json.dumps({"update_id": 3, **text_update(5000, 5000, 77, "Where was K-Defense Day held?")}).encode()
+        assert _post(port, genuine, secret) == 200
+        (reply,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=5000), timeout=30)
+        assert HYATT in reply["text"] and reply_to(reply) == 77
+        assert bot.stop() == 0
+        assert not bot.double.sent(chat_id=5001) and not bot.double.sent(chat_id=5002)
+        assert "reloaded" not in bot.log_file.read_text()
+        assert secret not in bot.log_file.read_text() + bot.output.read_text(errors="replace")
     finally:
         if bot.process is not None and bot.process.poll() is None:
             bot.stop()
@@ -169,3 +210,24 @@ def test_start_up_failures_are_one_line_without_the_token(tmp_path: Path, settin
     assert "Traceback" not in done.stderr
     for secret in (bot.env["TELEGRAM_BOT_TOKEN"], bot.env["TELEGRAM_BOT_TOKEN"].split(":")[1]):
         assert secret not in done.stderr + done.stdout + bot.log_file.read_text()
+
+
+def test_webhook_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = prepare_bot(tmp_path / "home", WEBHOOK_URL=f"http://127.0.0.1:{port}", WEBHOOK_PORT=str(port))
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180
+            )
+        finally:
+            bot.double.stop()
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"eventbot: cannot listen for the webhook on 127.0.0.1:{port}"), done.stderr[-2000:]
+    assert "WEBHOOK_PORT" in last and "Traceback" not in done.stderr
