@@ -19,8 +19,22 @@ SUFFIXES = (".txt", ".md")
 # Bigger files are almost certainly not news articles, and would take hours to embed.
 MAX_FILE_BYTES = 5_000_000
 
-_TXT_HEADER = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$", re.IGNORECASE)
-_MD_DATE = re.compile(r"^\s*date:\s*(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+# `date 2025-07-08 Title`; `Date: 2025-07-08 Title`, as newsrooms also write it, is understood too.
+_TXT_HEADER = re.compile(r"^\s*date\s*:?\s+(\d{4}-\d{2}-\d{2})\s+(.+?)\s*$", re.IGNORECASE)
+_MD_DATE = re.compile(r"^\s*date\s*:?\s*(\d{4}-\d{2}-\d{2})\s*$", re.IGNORECASE)
+# A line that starts like a date header but is not one ("Date: Sept. 2"): reported, never quoted.
+_DATE_LIKE = re.compile(r"^\s*date\b\s*[:\-]", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+(\S.*)$")
+_TABLE_RULE = re.compile(r"^\|?[\s:|-]*-{3,}[\s:|-]*$")
+# Markdown markup that must not appear in a quote: links keep their text, emphasis and code lose their marks.
+_MD_INLINE = (
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+)
 _NAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[-_ ]+(.*)$")
 
 
@@ -56,7 +70,7 @@ def load_documents(seeds_dir: Path) -> LoadResult:
     seen: set[str] = set()
     for path in article_files(seeds_dir):
         try:
-            doc = read_document(path, seeds_dir)
+            doc, notes = read_document(path, seeds_dir)
         except (OSError, ValueError) as exc:
             warnings.append(f"skipped {path}: {exc}")
             log.warning("skipped %s: %s", path, exc)
@@ -66,13 +80,14 @@ def load_documents(seeds_dir: Path) -> LoadResult:
             continue
         seen.add(doc.doc_id)
         documents.append(doc)
+        warnings += [f"{path}: {note}" for note in notes]
     if not documents:
         raise NoDocumentsError(f"no readable articles (.txt or .md) in {seeds_dir}")
     return LoadResult(tuple(documents), tuple(warnings))
 
 
-def read_document(path: Path, seeds_dir: Path) -> Document:
-    """Parse one file; raises ValueError (or OSError) with a reason a person can act on."""
+def read_document(path: Path, seeds_dir: Path) -> tuple[Document, list[str]]:
+    """Parse one file, with notes about lines left out; raises ValueError (or OSError) with a reason a person can act on."""
     raw = _read_article_bytes(path, seeds_dir)
     if b"\x00" in raw:
         raise ValueError("binary file, not text")
@@ -82,13 +97,13 @@ def read_document(path: Path, seeds_dir: Path) -> Document:
         raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
     doc_id = path.relative_to(seeds_dir).with_suffix("").as_posix()
     if path.suffix.lower() == ".md":
-        title, date, paragraphs = _parse_markdown(text)
+        title, date, paragraphs, notes = _parse_markdown(text)
     else:
-        title, date, paragraphs = _parse_text(text)
+        title, date, paragraphs, notes = _parse_text(text)
     name_date, name_title = _from_file_name(path)
     if not paragraphs:
         raise ValueError("no paragraphs (empty file)")
-    return Document(
+    document = Document(
         doc_id=doc_id,
         title=title or name_title,
         date=date or name_date,
@@ -96,6 +111,7 @@ def read_document(path: Path, seeds_dir: Path) -> Document:
         paragraphs=tuple(paragraphs),
         content_hash=hashlib.sha256(raw).hexdigest(),
     )
+    return document, notes
 
 
 def _read_article_bytes(path: Path, seeds_dir: Path) -> bytes:
@@ -128,33 +144,75 @@ def _clean(line: str) -> str:
     return " ".join(_CONTROL.sub(" ", line).split())
 
 
-def _parse_text(text: str) -> tuple[str | None, str | None, list[str]]:
+def _parse_text(text: str) -> tuple[str | None, str | None, list[str], list[str]]:
+    """Title, date, paragraphs (one a line; a list item's marker dropped) and notes about the header."""
     lines = [_clean(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
+    lines = [_list_item(line) for line in lines if line]
     if lines and (header := _TXT_HEADER.match(lines[0])):
-        return header.group(2), header.group(1), lines[1:]
-    return None, None, lines
+        return header.group(2), header.group(1), lines[1:], []
+    if lines and _DATE_LIKE.match(lines[0]):
+        return None, None, lines[1:], [f"first line {lines[0][:60]!r} is not a header `date YYYY-MM-DD Title`; left out"]
+    return None, None, lines, []
 
 
-def _parse_markdown(text: str) -> tuple[str | None, str | None, list[str]]:
+def _list_item(line: str) -> str:
+    found = _LIST_ITEM.match(line)
+    return found.group(1) if found else line
+
+
+def _parse_markdown(text: str) -> tuple[str | None, str | None, list[str], list[str]]:
+    """Title, date and paragraphs of Markdown: list items and table rows are paragraphs of their own."""
     title: str | None = None
     date: str | None = None
     paragraphs: list[str] = []
+    notes: list[str] = []
     block: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if block:
+            paragraphs.append(_markdown_text(" ".join(block)))
+            block.clear()
+        if table:
+            header, *rows = table
+            # A row is quoted with its column names, so "Aerospace | 1.2" still says what 1.2 is.
+            paragraphs.extend(
+                "; ".join(f"{name}: {cell}" if name else cell for name, cell in zip(header, row, strict=False) if cell)
+                for row in rows
+            )
+            table.clear()
+
     for line in text.splitlines() + [""]:
         stripped = line.strip()
-        if title is None and not paragraphs and not block and stripped.startswith("# "):
-            title = _clean(stripped[2:])
-        elif date is None and not paragraphs and not block and (found := _MD_DATE.match(stripped)):
+        at_top = not paragraphs and not block and not table
+        if title is None and at_top and stripped.startswith("# "):
+            title = _markdown_text(stripped[2:])
+        elif date is None and at_top and (found := _MD_DATE.match(stripped)):
             date = found.group(1)
+        elif at_top and _DATE_LIKE.match(stripped):
+            notes.append(f"line {stripped[:60]!r} is not a date line `date: YYYY-MM-DD`; left out")
         elif not stripped or stripped.startswith("#"):
             # A blank line or a sub-heading ends a paragraph; headings are not quoted as answers.
+            flush()
+        elif stripped.startswith("|"):
             if block:
-                paragraphs.append(_clean(" ".join(block)))
-                block = []
+                flush()
+            if not _TABLE_RULE.match(stripped):
+                table.append([_markdown_text(cell) for cell in stripped.strip("|").split("|")])
+        elif (item := _LIST_ITEM.match(stripped)) is not None:
+            flush()
+            block.append(item.group(1))  # an item is its own paragraph; a line right below continues it
         else:
+            if table:
+                flush()
             block.append(stripped)
-    return title, date, paragraphs
+    return title, date, [p for p in paragraphs if p], notes
+
+
+def _markdown_text(text: str) -> str:
+    for pattern, replacement in _MD_INLINE:
+        text = pattern.sub(replacement, text)
+    return _clean(text)
 
 
 def _from_file_name(path: Path) -> tuple[str | None, str]:

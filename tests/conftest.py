@@ -88,9 +88,8 @@ def env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Setting
 
 
 @pytest.fixture
-def real_env(env: Settings, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Settings:
-    """The command line on the packaged model through its ONNX export (made once per run)."""
-    monkeypatch.setenv("EMBEDDING_BACKEND", "onnx")
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(model_cache))
+def real_env(env: Settings, monkeypatch: pytest.MonkeyPatch, real_embedder: Embedder) -> Settings:
+    """The command line on the packaged model (sentence-transformers: no ONNX export needed for these tests)."""
+    monkeypatch.setenv("EMBEDDING_BACKEND", "torch")
     monkeypatch.delenv("DECLINE_THRESHOLD")
     return Settings()

@@ -140,28 +140,17 @@ def test_build_that_fails_while_writing_leaves_the_old_index(
     assert not plan_build(settings).up_to_date  # the new article is still waiting to be indexed
 
 
-def test_killed_build_process_leaves_the_old_index_usable(
-    real_settings: Settings, real_embedder: Embedder, model_cache: Path, tmp_path: Path
-) -> None:
-    # The real model (through its ONNX export) embeds slowly enough that the kills land mid-build.
-    settings = real_settings
-    built(settings, real_embedder)
-    before = store.load_index(settings.index_dir, model=settings.embedding_model)
-    # Enough text that embedding takes a few seconds, so the kill lands mid-build.
+def test_killed_build_process_leaves_the_old_index_usable(settings: Settings, hashing: Embedder, tmp_path: Path) -> None:
+    built(settings, hashing)
+    before = store.load_index(settings.index_dir, model=model_identity(settings))
+    # Enough text that splitting and embedding take a few seconds, so the kills land mid-build.
     body = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
-    for i in range(40):
+    for i in range(COPIES):
         (settings.seeds_dir / f"copy{i}.txt").write_text(
             f"date 2025-07-09 Copy {i}\n{body}".replace("Lee", f"Lee{i}"), encoding="utf-8"
         )
-    env = {
-        **os.environ,
-        "SEEDS_DIR": str(settings.seeds_dir),
-        "INDEX_DIR": str(settings.index_dir),
-        "LOG_FILE": "",
-        "EMBEDDING_BACKEND": "onnx",
-        "MODEL_CACHE_DIR": str(model_cache),
-    }
-    for delay in (1.5, 3.0):
+    env = {**os.environ, "SEEDS_DIR": str(settings.seeds_dir), "INDEX_DIR": str(settings.index_dir), "LOG_FILE": ""}
+    for delay in (1.0, 2.5):
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "build"],
             env=env,
@@ -172,6 +161,9 @@ def test_killed_build_process_leaves_the_old_index_usable(
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        data = store.load_index(settings.index_dir, model=settings.embedding_model, dimension=384)
+        data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=384)
         # Either the old index or, if the build finished first, the complete new one; never a broken one.
-        assert data.ann.ntotal in (before.ann.ntotal, before.ann.ntotal + 40 * 21)
+        assert data.ann.ntotal in (before.ann.ntotal, before.ann.ntotal + COPIES * 21)
+
+
+COPIES = 150

@@ -20,7 +20,7 @@ from index.settings import Settings
 from tests.helpers import EXTRA, HYATT
 
 ROUNDS = 2
-PROCESSES = 4
+PROCESSES = 3
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

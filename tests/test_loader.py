@@ -139,3 +139,51 @@ def test_control_characters_never_reach_the_text(tmp_path: Path) -> None:
     (doc,) = load_documents(tmp_path).documents
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in doc.title + "".join(doc.paragraphs))
     assert doc.paragraphs == ("Before ]0;owned after 31m red.",)
+
+
+def test_markdown_list_items_and_table_rows_are_quotable_units_without_markup(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "kf21.md",
+        "# KF-21 rolls out\ndate: 2025-09-01\n\n"
+        "The **first** production jet was [delivered](https://example.com) on _Monday_.\n\n"
+        "## Specifications\n\n- Top speed: Mach 1.81\n- Length: 16.9 metres\n  including the probe\n* Crew: one or two\n\n"
+        "| Item | Amount |\n|---|---:|\n| KF-21 | 1.2 trillion won |\n| L-SAM | 300 billion won |\n",
+    )
+    (doc,) = load_documents(tmp_path).documents
+    assert doc.paragraphs == (
+        "The first production jet was delivered on Monday.",
+        "Top speed: Mach 1.81",
+        "Length: 16.9 metres including the probe",
+        "Crew: one or two",
+        "Item: KF-21; Amount: 1.2 trillion won",
+        "Item: L-SAM; Amount: 300 billion won",
+    )
+
+
+def test_a_list_in_plain_text_loses_its_markers(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "date 2025-07-08 Title\nIntro line.\n- First fact.\n2. Second fact.\n")
+    (doc,) = load_documents(tmp_path).documents
+    assert doc.paragraphs == ("Intro line.", "First fact.", "Second fact.")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "title", "date", "note"),
+    [
+        ("a.txt", "Date: 2025-09-16 Hanwha wins repair job\nBody.\n", "Hanwha wins repair job", "2025-09-16", None),
+        ("b.txt", "Date: Sept. 16 Hanwha wins\nBody.\n", "B", None, "is not a header"),
+        ("c.md", "# Budget\nDate: 2025-09-02\n\nBody.\n", "Budget", "2025-09-02", None),
+        ("d.md", "# Budget\nDate: September 2, 2025\n\nBody.\n", "Budget", None, "is not a date line"),
+    ],
+)
+def test_a_near_miss_header_is_understood_or_reported_never_quoted(
+    tmp_path: Path, name: str, text: str, title: str, date: str | None, note: str | None
+) -> None:
+    write(tmp_path, name, text)
+    result = load_documents(tmp_path)
+    (doc,) = result.documents
+    assert (doc.title, doc.date, doc.paragraphs) == (title, date, ("Body.",))
+    if note is None:
+        assert not result.warnings
+    else:
+        assert any(name in w and note in w for w in result.warnings)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.cli import main
 from index import onnx_backend, store
 from index.builder import build
 from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
@@ -98,34 +96,3 @@ def test_candidate_search_agrees_with_exact_search(
     monkeypatch.setattr(ranker, "CANDIDATES", 8)
     pooled = [a.hits[0].sentence for a in service.answer_many(QUESTIONS)]
     assert sum(a == b for a, b in zip(exact, pooled, strict=True)) >= 0.9 * len(exact)
-
-
-def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    output, picture = tmp_path / "bench.json", tmp_path / "bench.png"
-    assert main(["bench", "--quick", "--json", "--output", str(output), "--plot", str(picture)]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    written = json.loads(output.read_text())
-    assert printed["answer_ms"] == written["answer_ms"]
-    for key in (
-        "floor_ms",
-        "answer_ms",
-        "concurrent_batched",
-        "concurrent_unbatched",
-        "startup_s",
-        "naive_startup_s",
-        "serving_rss_mb",
-        "build",
-    ):
-        assert key in written
-    assert written["build"]["one_changed_embedded"] == 22  # the changed article only
-    assert written["answer_ms"]["p50"] > 0 and written["serving_rss_mb"] > 0
-    assert picture.read_bytes().startswith(b"\x89PNG")
-
-
-def test_bench_scale_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--scale", "2000", "--quick", "--output", str(tmp_path / "s.json")]) == 0
-    table = capsys.readouterr().out
-    assert "| 2,000 | flat |" in table
-    result = json.loads((tmp_path / "s.json").read_text())
-    assert result["recall_at_10"] == 1.0  # flat search is exact
-    assert result["end_to_end_ms"]["p50"] > 0
