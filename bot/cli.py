@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     p.add_argument("--verbose", action="store_true", help="list every miss with what was returned")
     p.add_argument("--seeds", type=Path, default=None, metavar="DIR", help="build a temporary index from DIR instead")
+    p.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the reliability diagram")
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
@@ -213,14 +214,18 @@ def cmd_sources(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     """Evaluate the current settings and index (or a temporary index of --seeds) on a question file."""
-    from measure.evaluate import evaluate, format_report, load_questions
+    from measure.evaluate import evaluate, format_report, load_questions, plot_calibration
 
     settings = config.engine
     questions = load_questions(args.file)
+    if args.plot is not None:
+        _writable(args.plot, "--plot")
     with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
         if args.seeds is not None:
             settings = settings.model_copy(update={"seeds_dir": args.seeds, "index_dir": Path(scratch) / "index"})
         report = evaluate(QAService.open(settings, _notify), questions, verbose=args.verbose)
+    if args.plot is not None:
+        plot_calibration(report, args.plot, str(args.file))
     if args.json:
         print(json.dumps({"file": str(args.file), **report.as_dict()}))
     else:
@@ -250,14 +255,14 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _writable(path: Path) -> None:
+def _writable(path: Path, option: str = "--output") -> None:
     """Raise a one-line error now if `path` cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8"):
             pass
     except OSError as exc:
-        raise EventBotError(f"cannot write {path} ({exc.strerror or type(exc).__name__}); choose another --output") from None
+        raise EventBotError(f"cannot write {path} ({exc.strerror or type(exc).__name__}); choose another {option}") from None
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:

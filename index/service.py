@@ -107,6 +107,6 @@ class QAService:
         answers = []
         for item, ranked in zip(prepared, ranker.rank(texts, vectors, k), strict=True):
             hits = ranker.hits(ranked)
-            decision = decide(hits, self.settings.decline_threshold)
-            answers.append(Answer(item.text, decision.answered, hits, item.notes, decision.presented))
+            decision = decide(item.text, hits, self.settings.decline_threshold)
+            answers.append(Answer(item.text, decision.answered, hits, item.notes + decision.notes, decision.presented))
         return answers

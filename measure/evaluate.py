@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from index.errors import EventBotError
@@ -43,6 +43,34 @@ class Scores:
 
 
 @dataclass(frozen=True, slots=True)
+class Bucket:
+    """Questions whose best hit's confidence lies in [low, high]: how many, and how many of those it answers right."""
+
+    low: float
+    high: float
+    count: int
+    mean_confidence: float
+    share_correct: float
+
+
+BUCKETS = 5
+
+
+def calibration(confidences: Sequence[float], correct: Sequence[bool], buckets: int = BUCKETS) -> list[Bucket]:
+    """Equal-count confidence buckets over every question (a should-decline question is never correct)."""
+    order = sorted(range(len(confidences)), key=lambda i: confidences[i])
+    out = []
+    for part in range(buckets):
+        rows = order[part * len(order) // buckets : (part + 1) * len(order) // buckets]
+        if rows:
+            values = [confidences[i] for i in rows]
+            out.append(
+                Bucket(min(values), max(values), len(rows), sum(values) / len(rows), sum(correct[i] for i in rows) / len(rows))
+            )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     answerable: int
     should_decline: int
@@ -50,6 +78,7 @@ class Report:
     declined: float | None  # share of should-decline questions declined
     wrongly_declined: float | None  # share of answerable questions declined
     misses: list[Miss] = field(default_factory=list)
+    calibration: list[Bucket] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,6 +87,7 @@ class Report:
             **{mode: {"r@1": s.recall_1, "r@3": s.recall_3, "mrr@10": s.mrr_10} for mode, s in self.scores.items()},
             "declined": self.declined,
             "wrongly_declined": self.wrongly_declined,
+            "calibration": [asdict(bucket) for bucket in self.calibration],
         }
 
 
@@ -121,7 +151,11 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
     ]
     declined_answers = service.answer_many([q.question for q in decline], service.settings.top_k) if decline else []
     misses += [_miss(a, q) for a, q in zip(declined_answers, decline, strict=True) if a.answered]
+    top_right = [_rank(sentences, item) == 1 for sentences, item in zip(returned["hybrid"], answerable, strict=True)]
+    every = [*answers, *declined_answers]
+    confidences = [a.hits[0].confidence if a.hits else float("-inf") for a in every]
     return Report(
+        calibration=calibration(confidences, [*top_right, *(False for _ in declined_answers)]),
         answerable=len(answerable),
         should_decline=len(decline),
         scores=scores,
@@ -142,6 +176,28 @@ def _miss(answer: Answer, item: Question) -> Miss:
     return Miss(item.question, item.answers, tuple(hit.sentence.text for hit in answer.hits[:3]), answer.answered)
 
 
+def plot_calibration(report: Report, path: Path, title: str) -> None:
+    """The reliability diagram: share answered right against mean confidence, per bucket."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(5, 4))
+    means = [b.mean_confidence for b in report.calibration]
+    axis.plot(means, [b.share_correct for b in report.calibration], marker="o", label="eventbot")
+    low, high = (min(means), max(means)) if means else (0.0, 1.0)
+    axis.plot([low, high], [low, high], linestyle=":", color="grey", label="calibrated (confidence = share right)")
+    axis.set_xlabel("mean confidence of the best hit (bucket)")
+    axis.set_ylabel("share answered right")
+    axis.set_ylim(0, 1)
+    axis.set_title(title, fontsize=9)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
 def format_report(name: str, report: Report) -> str:
     """A small table people can read and paste into the README."""
     lines = [f"{name}: {report.answerable} answerable, {report.should_decline} should be declined"]
@@ -154,6 +210,13 @@ def format_report(name: str, report: Report) -> str:
         lines.append(f"off-topic declined: {report.declined:.1%} of {report.should_decline}")
     if report.wrongly_declined is not None:
         lines.append(f"answerable wrongly declined: {report.wrongly_declined:.1%} of {report.answerable}")
+    if report.calibration:
+        lines.append("calibration (best hit's confidence -> share answered right by it):")
+        lines += [
+            f"  {b.low:7.3f} .. {b.high:7.3f}  {b.count:4d} questions  "
+            f"mean {b.mean_confidence:6.3f}  right {b.share_correct:6.1%}"
+            for b in report.calibration
+        ]
     for miss in report.misses:
         expected = " | ".join(miss.expected) or "(decline)"
         lines.append(f"\nMISS {miss.question!r} expected {expected!r}; answered={miss.answered}")

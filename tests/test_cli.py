@@ -188,3 +188,25 @@ def test_real_process_run_without_token_answers_in_the_console(tmp_path: Path, s
     lines = proc.stdout.splitlines()
     assert HYATT in lines[0] and lines[1] == CITATION
     assert "Traceback" not in proc.stderr
+
+
+def test_eval_reports_calibration_and_draws_the_reliability_diagram(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        {"question": "Where was K-Defense Day held?", "answers": ["Grand Hyatt"]},
+        {"question": "Which hotel hosted the event?", "answers": ["Grand Hyatt"]},
+        {"question": "What contract did South Korea sign to export K2 tanks to Poland?", "answers": ["9 trillion won"]},
+        {"question": "What is the capital of France?", "answers": []},
+        {"question": "Who painted the Mona Lisa?", "answers": []},
+    ]
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    picture = tmp_path / "docs" / "reliability.png"
+    assert main(["eval", str(path), "--json", "--plot", str(picture)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    buckets = report["calibration"]
+    assert sum(b["count"] for b in buckets) == 5
+    assert all(b["low"] <= b["mean_confidence"] <= b["high"] and 0 <= b["share_correct"] <= 1 for b in buckets)
+    assert [b["low"] for b in buckets] == sorted(b["low"] for b in buckets)
+    assert picture.read_bytes().startswith(b"\x89PNG")

@@ -19,8 +19,8 @@ from index.errors import IndexDamagedError, IndexWriteError
 from index.settings import Settings
 from tests.helpers import EXTRA, HYATT
 
-ROUNDS = 2
-PROCESSES = 3
+ROUNDS = 3
+PROCESSES = 4
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -42,6 +42,16 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
 )
 
 
+_ASKS_FIGURE = re.compile(_TYPES[-1][0].pattern, re.I)
+# A figure in a sentence: digits with their separators ("9 trillion", "$6.5 billion", "180").
+FIGURE = re.compile(r"\d[\d,.]*")
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether the question asks how much or how many (the answer is a figure that articles may disagree on)."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
 def expected_type(question: str) -> re.Pattern[str] | None:
     """The pattern a good answer sentence matches, or None when the question type is not recognised."""
     for asks, answered_by in _TYPES:

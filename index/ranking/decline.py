@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.ranking import conflicts
 from index.records import Hit
 
 # Subtracted from the similarity for each name the articles never mention (at most two count).
@@ -32,16 +33,23 @@ def confidence(similarity: float, unknown_names: int, coverage: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Whether to answer, and what a person should read (nothing when declined)."""
+    """Whether to answer, what a person should read (nothing when declined), and notes about it."""
 
     answered: bool
     presented: tuple[Hit, ...]
+    notes: tuple[str, ...] = ()
 
 
-def decide(hits: tuple[Hit, ...], threshold: float) -> Decision:
-    """Answer when any hit is confident enough; show the best and any other confident, nearly-as-good hit."""
+def decide(question: str, hits: tuple[Hit, ...], threshold: float) -> Decision:
+    """Answer when any hit is confident enough; show the best and any other confident, nearly-as-good hit.
+
+    When confident hits from different articles give different figures for a how-much question, all of
+    them are shown instead, newest first (`conflicts`).
+    """
     if not any(hit.confidence >= threshold for hit in hits):
         return Decision(False, ())
+    if disagreeing := conflicts.disagreeing(question, hits, threshold):
+        return Decision(True, disagreeing, (conflicts.NOTE,))
     best = hits[0]
     return Decision(
         True,

@@ -23,6 +23,9 @@ from index.store.lexical import tokenize
 W_SENTENCE, W_CLAUSE, W_PARAGRAPH, W_BM25, W_BM25_PARAGRAPH = 0.25, 0.75, 0.75, 0.4, 0.2
 # Added when the sentence holds the kind of answer the question asks for (a number for "how many").
 W_ANSWER_TYPE = 0.15
+# Between equally good answers the newer article's wins: its sentences get up to this much more (oldest 0,
+# newest all of it; articles of one date, or undated, get none). Too small to reorder anything but near-ties.
+W_RECENCY = 0.01
 # Up to this many sentences every one is scored exactly (with its clauses, about 5 ms at the limit);
 # above it, candidates come from FAISS and BM25.
 EXACT_LIMIT = 20_000
@@ -48,6 +51,7 @@ class Ranker:
         self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
         numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
         self._document_of_row = np.array([numbers[s.doc_id] for s in data.sentences], dtype=np.int32)
+        self._recency = _recency(data)
 
     def hits(self, ranked: Ranked) -> tuple[Hit, ...]:
         """The records a front end shows for one ranking."""
@@ -93,6 +97,7 @@ class Ranker:
             + W_PARAGRAPH * shard.paragraphs.similarity(rows, q)
             + W_BM25 * _unit(lexical)[rows]
             + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
+            + W_RECENCY * self._recency[rows]
         )
         if (pattern := expected_type(question)) is not None:
             # Only the leaders can change places over a bonus this small; checking them is enough.
@@ -115,6 +120,16 @@ class Ranker:
             scores=tuple(float(fused[p]) for p in positions),
             confidences=tuple(confidence(p) for p in positions),
         )
+
+
+def _recency(data: IndexData) -> np.ndarray:
+    """Per row, 0 for the oldest article's date up to 1 for the newest (0 for undated ones)."""
+    dates = sorted({doc.date for doc in data.manifest.documents if doc.date})
+    if len(dates) < 2:
+        return np.zeros(len(data.sentences), dtype=np.float32)
+    place = {date: i / (len(dates) - 1) for i, date in enumerate(dates)}
+    by_document = {doc.doc_id: place.get(doc.date or "", 0.0) for doc in data.manifest.documents}
+    return np.array([by_document[s.doc_id] for s in data.sentences], dtype=np.float32)
 
 
 def _unit(scores: np.ndarray) -> np.ndarray:
