@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from index.embedder import Embedder
-from tests.botproc import prepare_bot, reply_to
+from tests.botproc import Bot, prepare_bot, reply_to
 from tests.telegram_double import text_update
 
 HYATT = "Grand Hyatt Hotel"
@@ -121,16 +121,18 @@ def _post(port: int, update: bytes, secret: str | None) -> int:
         return 0  # the server starts listening just after setWebhook
 
 
-def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
-    """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
+def _webhook_bot(home: Path, **settings: str) -> tuple[Bot, int]:
+    """A bot in webhook mode on a free local port (not started)."""
     port = _free_port()
     bot = prepare_bot(
-        tmp_path / "home",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}",
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(port),
-        WEBHOOK_SECRET="webhook-secret-123",
+        home, WEBHOOK_URL=f"http://127.0.0.1:{port}", WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port), **settings
     )
+    return bot, port
+
+
+def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
+    """With WEBHOOK_URL set, the bot registers the webhook and answers updates POSTed to it."""
+    bot, port = _webhook_bot(tmp_path / "home", WEBHOOK_SECRET="webhook-secret-123")
     try:
         bot.start(ready="setWebhook")
         (registered,) = bot.double.wait_for(lambda: bot.double.sent("setWebhook"), timeout=120)
@@ -150,14 +152,7 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
 
 def test_webhook_without_a_configured_secret_refuses_forged_updates(tmp_path: Path) -> None:
     """No WEBHOOK_SECRET: the bot makes one up and tells only Telegram (setWebhook), so a forged POST is refused."""
-    port = _free_port()
-    bot = prepare_bot(
-        tmp_path / "home",
-        WEBHOOK_URL=f"http://127.0.0.1:{port}",
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(port),
-        ADMIN_USER_IDS="5001",
-    )
+    bot, port = _webhook_bot(tmp_path / "home", ADMIN_USER_IDS="5001")
     try:
         bot.start(ready="setWebhook")
         (registered,) = bot.double.sent("setWebhook")
