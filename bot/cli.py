@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -256,13 +257,13 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
 
 def _writable(path: Path, option: str = "--output") -> None:
-    """Raise a one-line error now if `path` cannot be written."""
+    """Raise a one-line error now if `path` cannot be written (without creating it: a failed run leaves nothing)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8"):
-            pass
     except OSError as exc:
         raise EventBotError(f"cannot write {path} ({exc.strerror or type(exc).__name__}); choose another {option}") from None
+    if path.is_dir() or not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise EventBotError(f"cannot write {path} (not a writable file); choose another {option}")
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -180,6 +182,16 @@ def test_webhook_without_a_configured_secret_refuses_forged_updates(tmp_path: Pa
         bot.double.stop()
 
 
+def _run_until_it_stops(bot: Bot) -> subprocess.CompletedProcess[str]:
+    """`python -m bot run` for a bot that is expected to give up at start; the double is stopped after."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180
+        )
+    finally:
+        bot.double.stop()
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -189,16 +201,9 @@ def test_webhook_without_a_configured_secret_refuses_forged_updates(tmp_path: Pa
     ids=["refused-token", "unreachable-api"],
 )
 def test_start_up_failures_are_one_line_without_the_token(tmp_path: Path, setting: dict[str, str], message: str) -> None:
-    import subprocess
-    import sys
 
     bot = prepare_bot(tmp_path / "home", **setting)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180
-        )
-    finally:
-        bot.double.stop()
+    done = _run_until_it_stops(bot)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("eventbot: " + message), done.stderr[-2000:]
@@ -208,20 +213,13 @@ def test_start_up_failures_are_one_line_without_the_token(tmp_path: Path, settin
 
 
 def test_webhook_port_in_use_is_one_line(tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         bot = prepare_bot(tmp_path / "home", WEBHOOK_URL=f"http://127.0.0.1:{port}", WEBHOOK_PORT=str(port))
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", "bot", "run"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=180
-            )
-        finally:
-            bot.double.stop()
+        done = _run_until_it_stops(bot)
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"eventbot: cannot listen for the webhook on 127.0.0.1:{port}"), done.stderr[-2000:]

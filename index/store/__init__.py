@@ -36,9 +36,9 @@ from index.records import Sentence
 from index.store import catalog, dense
 from index.store.catalog import FORMAT_VERSION, Manifest
 from index.store.clauses import ClauseVectors
-from index.store.files import fsync_dir, reading, write_bytes
+from index.store.files import fsync_dir, reading, stack_rows, write_bytes
 from index.store.lexical import Lexical
-from index.store.paragraphs import ParagraphVectors, _stack
+from index.store.paragraphs import ParagraphVectors
 
 __all__ = [
     "FORMAT_VERSION",
@@ -79,7 +79,7 @@ class Shard:
         """Shards one after the other, as one."""
         return Shard(
             tuple(s for shard in shards for s in shard.sentences),
-            _stack([shard.vectors for shard in shards], dimension),
+            stack_rows([shard.vectors for shard in shards], dimension),
             ParagraphVectors.concat([shard.paragraphs for shard in shards], dimension),
             ClauseVectors.concat([shard.clauses for shard in shards], dimension),
         )

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexDamagedError
-from index.store.files import load_arrays, reading, save_arrays
-from index.store.paragraphs import _stack
+from index.store.files import load_arrays, reading, save_arrays, stack_rows
 
 FILE = "clauses.npz"
 
@@ -64,13 +63,13 @@ class ClauseVectors:
         index = np.asarray(rows, dtype=np.int64)
         begins, ends = self.start[index], self.start[index + 1]
         blocks = [self.vectors[a:b] for a, b in zip(begins.tolist(), ends.tolist(), strict=True)]
-        return ClauseVectors.from_counts((ends - begins).tolist(), _stack(blocks, self.vectors.shape[1]))
+        return ClauseVectors.from_counts((ends - begins).tolist(), stack_rows(blocks, self.vectors.shape[1]))
 
     @staticmethod
     def concat(parts: Sequence[ClauseVectors], dimension: int) -> ClauseVectors:
         """Several documents' clause vectors, one after the other."""
         counts = np.concatenate([p.counts() for p in parts]) if parts else np.zeros(0, np.int64)
-        return ClauseVectors.from_counts(counts.tolist(), _stack([p.vectors for p in parts], dimension))
+        return ClauseVectors.from_counts(counts.tolist(), stack_rows([p.vectors for p in parts], dimension))
 
     def save(self, folder: Path) -> None:
         save_arrays(folder / FILE, start=self.start, vectors=self.vectors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +51,12 @@ def load_arrays(path: Path, *names: str) -> list[np.ndarray]:
     """The named arrays of one `.npz` (no pickles); failures are left to `reading`."""
     with np.load(path, allow_pickle=False) as arrays:
         return [arrays[name] for name in names]
+
+
+def stack_rows(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
+    """Blocks of vectors (possibly none, possibly empty) as one contiguous float32 matrix."""
+    rows = [block.reshape(-1, dimension) for block in blocks]
+    return np.ascontiguousarray(np.vstack(rows) if rows else np.zeros((0, dimension)), dtype=np.float32)
 
 
 def fsync_dir(path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexDamagedError
-from index.store.files import load_arrays, reading, save_arrays
+from index.store.files import load_arrays, reading, save_arrays, stack_rows
 
 FILE = "paragraphs.npz"
 
@@ -44,7 +44,7 @@ class ParagraphVectors:
         paragraph_of = [p.paragraph_of + offset for p, offset in zip(parts, offsets, strict=False)]
         return ParagraphVectors(
             np.concatenate(paragraph_of).astype(np.int64) if parts else np.zeros(0, np.int64),
-            _stack([p.vectors for p in parts], dimension),
+            stack_rows([p.vectors for p in parts], dimension),
         )
 
     def save(self, folder: Path) -> None:
@@ -59,8 +59,3 @@ class ParagraphVectors:
         if len(paragraph_of) and (vectors.ndim != 2 or int(paragraph_of.max()) >= len(vectors) or int(paragraph_of.min()) < 0):
             raise IndexDamagedError(f"index file {path} does not match the sentences")
         return loaded
-
-
-def _stack(blocks: Sequence[np.ndarray], dimension: int) -> np.ndarray:
-    blocks = [block.reshape(-1, dimension) for block in blocks]
-    return np.ascontiguousarray(np.vstack(blocks) if blocks else np.zeros((0, dimension)), dtype=np.float32)
