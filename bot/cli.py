@@ -111,6 +111,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw the reliability diagram")
     p.set_defaults(handler=cmd_eval)
 
+    p = sub.add_parser("calibrate", help="fit the answerability model on the tuning questions (and your own)")
+    p.add_argument("--questions", type=Path, action="append", default=[], metavar="FILE.jsonl",
+                   help="your own labelled questions (eval format) to fit on too; give --seeds for each")
+    p.add_argument("--seeds", type=Path, action="append", default=[], metavar="DIR", help="the articles those questions are about")
+    p.add_argument("--output", type=Path, default=None, metavar="FILE.json",
+                   help="where the model is written (default: the shipped index/ranking/answerability.json)")
+    p.set_defaults(handler=cmd_calibrate)
+
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
     p.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="articles to measure with (default SEEDS_DIR)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
@@ -231,6 +239,23 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
         print(json.dumps({"file": str(args.file), **report.as_dict()}))
     else:
         print(format_report(str(args.file), report))
+    return 0
+
+
+def cmd_calibrate(config: Config, args: argparse.Namespace) -> int:
+    """Fit the answerability model; print its threshold and the tuning figures."""
+    from index.ranking import answerability
+    from measure.calibrate import calibrate
+
+    if len(args.questions) != len(args.seeds):
+        raise EventBotError("give one --seeds DIR for each --questions FILE")
+    for questions in args.questions:
+        if not questions.is_file():
+            raise EventBotError(f"{questions}: no such questions file")
+    output = args.output or answerability.SHIPPED
+    _writable(output)
+    model = calibrate(config.engine, output, list(zip(args.questions, args.seeds, strict=True)), _notify)
+    print(json.dumps({"written": str(output), "threshold": model["threshold"], "tuning": model["tuning"]}, indent=1))
     return 0
 
 

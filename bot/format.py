@@ -11,6 +11,8 @@ from index.records import Answer, DocumentInfo, Hit
 
 DECLINE = "The articles do not answer that."
 DECLINE_HINT = "Try rephrasing, or see which articles I know with /sources."
+# Not an answer: what a reader sees when the best sentence is about the subject but unlikely to answer.
+CLOSEST = "The articles don't say exactly; the closest they come is:"
 # Telegram refuses longer messages.
 TELEGRAM_LIMIT = 4096
 # /sources in a chat lists this many articles and counts the rest: a long list is unreadable on a phone anyway.
@@ -31,9 +33,11 @@ def citation(hit: Hit, number: int) -> str:
 def answer_text(answer: Answer) -> str:
     """The answer as plain text for a terminal: each quoted sentence followed by its citation."""
     lines = list(answer.notes)
-    if not answer.answered:
+    if not answer.answered and not answer.closest:
         lines += [DECLINE, DECLINE_HINT]
         return "\n".join(lines)
+    if answer.closest:
+        lines.append(CLOSEST)
     for number, hit in enumerate(answer.presented, start=1):
         if lines:
             lines.append("")
@@ -53,14 +57,21 @@ def terminal_safe(text: str) -> str:
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
-    """The documented JSON shape that scripts and the evaluation depend on."""
+    """The documented JSON shape that scripts and the evaluation depend on.
+
+    `answers` are the ranked hits; `confidence` is the calibrated probability that the sentence answers the
+    question; `closest` is true when the question is not answered but the first hit is shown to readers as
+    the closest the articles come.
+    """
     return {
         "question": answer.question,
         "answered": answer.answered,
+        "closest": answer.closest,
         "answers": [
             {
                 "text": hit.sentence.text,
                 "score": round(hit.score, 6),
+                "confidence": round(hit.confidence, 4),
                 "doc_id": hit.document.doc_id,
                 "title": hit.document.title,
                 "date": hit.document.date,
@@ -101,9 +112,11 @@ def _source_line(doc: DocumentInfo, title: str) -> str:
 def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """The answer as Telegram HTML messages: every piece of text escaped, tags balanced, each message within `limit`."""
     blocks = [f"<i>{piece}</i>" for note in answer.notes for piece in _escaped_chunks(note, limit - 7)]
-    if not answer.answered:
+    if not answer.answered and not answer.closest:
         blocks.append(f"{escape(DECLINE)}\n{escape(DECLINE_HINT)}")
     else:
+        if answer.closest:
+            blocks.append(f"<i>{escape(CLOSEST)}</i>")
         for number, hit in enumerate(answer.presented, start=1):
             cite = _citation_html(hit, number)
             pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 1)

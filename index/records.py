@@ -56,8 +56,9 @@ class Answer:
     """What both front ends receive.
 
     `hits` is always the ranked top-k; `answered` says whether the articles answer the question;
-    `presented` is what a person should read: nothing when declined, else the best hit and any other
-    hit the bot is confident about.
+    `presented` is what a person should read: when answered, the best hit and any other hit likely to
+    answer too; when not, nothing, or the closest sentence the articles have (`closest`), which a front end
+    must not present as the answer.
     """
 
     question: str
@@ -65,3 +66,8 @@ class Answer:
     hits: tuple[Hit, ...]
     notes: tuple[str, ...] = field(default=())
     presented: tuple[Hit, ...] = field(default=())
+
+    @property
+    def closest(self) -> bool:
+        """Not answered, but the articles come close: `presented` holds the closest sentence."""
+        return not self.answered and bool(self.presented)

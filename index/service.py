@@ -10,9 +10,9 @@ from functools import cache
 from index import store
 from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
-from index.errors import IndexDamagedError
+from index.errors import IndexDamagedError, SettingsError
 from index.question import clean_question
-from index.ranking import Ranker, decide
+from index.ranking import Ranker, answerability, decide
 from index.records import Answer, DocumentInfo
 from index.settings import Settings
 
@@ -35,13 +35,25 @@ def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
     return store.load_index(settings.index_dir, model=model_identity(settings)).manifest.documents
 
 
+def answerability_model(settings: Settings) -> answerability.Model:
+    """The answerability model the settings name (the shipped one by default)."""
+    path = settings.answerability_model or answerability.SHIPPED
+    try:
+        return answerability.load(path)
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SettingsError(f"ANSWERABILITY_MODEL {path}: cannot be used: {detail}") from None
+
+
 class QAService:
     """Holds the model and the index, loaded once; `answer` is safe to call from worker threads."""
 
     def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
         self.settings = settings
         self.embedder = embedder
-        self._ranker = Ranker(data)
+        self.model = answerability_model(settings)
+        self.threshold = self.model.threshold if settings.decline_threshold is None else settings.decline_threshold
+        self._ranker = Ranker(data, self.model)
 
     @classmethod
     def open(
@@ -52,6 +64,7 @@ class QAService:
         embedder: Callable[[Settings], Embedder] = load_embedder,
     ) -> QAService:
         """Load the model and the index (building or updating the index first when the articles changed)."""
+        answerability_model(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         report = update_index(settings, model, notify, repair=False, progress=True)
         if report is not None:
@@ -75,7 +88,7 @@ class QAService:
         """
         data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
         try:
-            ranker = Ranker(data)
+            ranker = Ranker(data, self.model)
             ranker.hits(ranker.rank([RELOAD_PROBE], self.embedder.encode([RELOAD_PROBE]), self.settings.top_k)[0])
         except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
             log.warning("the new index failed its probe question", exc_info=True)
@@ -107,6 +120,6 @@ class QAService:
         answers = []
         for item, ranked in zip(prepared, ranker.rank(texts, vectors, k), strict=True):
             hits = ranker.hits(ranked)
-            decision = decide(item.text, hits, self.settings.decline_threshold)
+            decision = decide(item.text, hits, self.threshold)
             answers.append(Answer(item.text, decision.answered, hits, item.notes + decision.notes, decision.presented))
         return answers

@@ -32,12 +32,16 @@ class Settings(BaseSettings):
     embedding_backend: str = "auto"
     model_cache_dir: Path = Path(".eventbot/models")
     top_k: int = Field(default=3, ge=1, le=20)
-    decline_threshold: float = Field(default=0.3, ge=-10.0, le=10.0)
+    # A probability (0-1): answer when a hit answers the question with at least this probability.
+    # Unset: the threshold calibrated with the answerability model.
+    decline_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The answerability model (`eventbot calibrate --output FILE`); unset: the one shipped with the code.
+    answerability_model: Path | None = None
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
     index_type: str = "auto"
     batch_wait_ms: float = Field(default=3.0, ge=0.0, le=1000.0)
 
-    @field_validator("seeds_dir", "index_dir", "model_cache_dir", mode="before")
+    @field_validator("seeds_dir", "index_dir", "model_cache_dir", "answerability_model", mode="before")
     @classmethod
     def _not_empty(cls, value: object) -> object:
         # An empty path would mean the working directory: indexing all of it, or writing into it.

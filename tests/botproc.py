@@ -115,11 +115,7 @@ def prepare_bot(
     backend = (
         {"EMBEDDING_BACKEND": "hashing", "DECLINE_THRESHOLD": HASHING_THRESHOLD}
         if real is None
-        else {
-            "EMBEDDING_BACKEND": "onnx",
-            "MODEL_CACHE_DIR": str(real[1]),
-            "DECLINE_THRESHOLD": str(Settings.model_fields["decline_threshold"].default),
-        }
+        else {"EMBEDDING_BACKEND": "onnx", "MODEL_CACHE_DIR": str(real[1])}
     )
     embedder = HashingEmbedder() if real is None else real[0]
     build(
@@ -140,4 +136,6 @@ def prepare_bot(
         **backend,
         **settings,
     }
+    if real is not None and "DECLINE_THRESHOLD" not in settings:
+        env.pop("DECLINE_THRESHOLD", None)  # the real model's calibrated default, not the tests' hashing one
     return Bot(double, home, env)

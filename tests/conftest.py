@@ -74,8 +74,7 @@ def settings(tmp_path: Path, seeds: Path) -> Settings:
 @pytest.fixture
 def real_settings(tmp_path: Path, seeds: Path) -> Settings:
     """Settings for the packaged model (pass `real_embedder` wherever a model is loaded)."""
-    default = Settings.model_fields["decline_threshold"].default
-    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="torch", decline_threshold=default)
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="torch", decline_threshold=None)
 
 
 @pytest.fixture

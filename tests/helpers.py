@@ -14,9 +14,10 @@ from index.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "2025-07-08-k-defense-day.txt"
-# The hashing embedder's cosines run lower than the real model's (it knows shared words, not meaning),
-# so its tests decline below this instead of the default DECLINE_THRESHOLD, which is calibrated for the model.
-HASHING_THRESHOLD = "0.2"
+# The hashing embedder's cosines run lower than the real model's (it knows shared words, not meaning), so the
+# answerability model (fitted on the real model's evidence) gives its hits lower probabilities: its tests
+# decline below this instead of the calibrated default DECLINE_THRESHOLD.
+HASHING_THRESHOLD = "0.02"
 HYATT = "Grand Hyatt Hotel"
 CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
 

@@ -17,7 +17,7 @@ from index.service import QAService
 from index.settings import Settings
 from tests.helpers import CITATION, HYATT
 
-ANSWER_KEYS = {"text", "score", "doc_id", "title", "date", "source", "paragraph", "sentence"}
+ANSWER_KEYS = {"text", "score", "confidence", "doc_id", "title", "date", "source", "paragraph", "sentence"}
 
 
 def run(
@@ -59,10 +59,12 @@ def test_ask_json_answers_a_file_of_questions_in_the_documented_shape(
         "What contract did South Korea sign to export K2 tanks to Poland?",
     ]
     for row in rows:
-        assert set(row) == {"question", "answered", "answers"}
+        assert set(row) == {"question", "answered", "closest", "answers"}
+        assert row["closest"] is False or not row["answered"]
         assert len(row["answers"]) == 2
         for answer in row["answers"]:
             assert set(answer) == ANSWER_KEYS
+            assert 0.0 <= answer["confidence"] <= 1.0
             assert (
                 isinstance(answer["score"], float)
                 and isinstance(answer["paragraph"], int)

@@ -5,6 +5,7 @@ import pytest
 from bot.cli import Config
 from bot.settings import LogSettings, TelegramSettings
 from index.errors import SettingsError
+from index import service
 from index.settings import load, load_settings
 
 
@@ -13,7 +14,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DECLINE_THRESHOLD")
     s = load_settings()
     assert s.seeds_dir == Path("seeds") and s.top_k == 3 and s.embedding_model == "all-MiniLM-L6-v2"
-    assert s.embedding_backend == "auto" and s.decline_threshold == 0.3
+    # Unset: the answerability model's own calibrated threshold is used (a probability).
+    assert s.embedding_backend == "auto" and s.decline_threshold is None and s.answerability_model is None
+    assert 0.0 < service.answerability_model(s).threshold < 1.0
     assert load(TelegramSettings).telegram_bot_token is None
     assert load(LogSettings).log_level == "WARNING"
 
@@ -41,6 +44,7 @@ def test_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         ("TOP_K", "abc"),
         ("TOP_K", "0"),
         ("DECLINE_THRESHOLD", "high"),
+        ("DECLINE_THRESHOLD", "1.5"),
         ("LOG_LEVEL", "LOUD"),
         ("ADMIN_USER_IDS", "alice"),
         ("EMBEDDING_BACKEND", "gpu"),

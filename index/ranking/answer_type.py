@@ -58,3 +58,47 @@ def expected_type(question: str) -> re.Pattern[str] | None:
         if asks.search(question):
             return answered_by
     return None
+
+
+_WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\s+(is|was|are|were|did|does|do|will|has|had|said|says|runs|leads|heads|makes|made|built|builds)\b", re.I)
+_WHERE = re.compile(r"^\s*where\b|\bwhere (is|was|are|were|did|does|do|will)\b|\bwhich (city|country|place|venue|hotel|shipyard|province|region)\b", re.I)
+_HOW_MANY = re.compile(r"\bhow many ([a-z][\w-]*)", re.I)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,}[\w-]*)")
+_PLACE = re.compile(r"\b(?:in|at|on|near|from|to)\s+(?:the\s+)?([A-Z][\w'’-]+)")
+_COUNT = re.compile(r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?)$", re.I)
+_WORDS = re.compile(r"[\w'’$.,-]+")
+_NOT_COUNTED = frozenset({"of", "the", "these", "those", "new", "more", "total", "in", "its", "their"})
+_CALENDAR = re.compile(rf"^({_MONTH}|{_DAY})$", re.I)
+
+
+def _new_name(name: str, question: str) -> bool:
+    """A name the question does not already give (nor its initials: "KAI" for Korea Aerospace Industries)."""
+    if name.lower() in question.lower() or _CALENDAR.match(name):
+        return False
+    initials = "".join(w[0] for w in re.findall(r"\b[A-Z][\w-]*", question))
+    return not (name.isupper() and name in initials)
+
+
+def answers_kind(question: str, sentence: str) -> tuple[bool, bool]:
+    """Whether the question asks for a recognisable kind of answer, and whether the sentence holds one.
+
+    Finer than `expected_type`: "how many X" wants a number next to X (not any number), "who" a name the
+    question does not already give, "where" a place introduced by in/at/on; the rest as `expected_type`.
+    """
+    asked = question.lower()
+    if (counted := _HOW_MANY.search(question)) is not None:
+        after = [w.lower() for w in _WORDS.findall(question[counted.start(1) :])[:4]]
+        things = tuple(w[:5] for w in after if w not in _NOT_COUNTED)[:2] or ("\x00",)
+        words = [w.lower() for w in _WORDS.findall(sentence)]
+        for i, word in enumerate(words):
+            if _COUNT.match(word.rstrip(".,")) and any(w.startswith(things) for w in words[i + 1 : i + 5]):
+                return True, True
+        return True, False
+    if _WHO.search(question):
+        return True, any(_new_name(name, question) for name in _NAME.findall(sentence))
+    if _WHERE.search(question):
+        return True, any(_new_name(place, question) for place in _PLACE.findall(sentence))
+    pattern = expected_type(question)
+    if pattern is None:
+        return False, False
+    return True, bool(pattern.search(sentence))

@@ -32,3 +32,33 @@ def coverage(lexical: Lexical, tokens: list[str], document_of_row: np.ndarray, d
         return 0.0
     found = sum(bool((document_of_row[lexical.rows_with(token)] == document).any()) for token in tokens)
     return found / len(tokens)
+
+
+def unseen(lexical: Lexical, tokens: list[str]) -> float:
+    """Share of the question's content words that no article uses ("chairman", "refueling", "sailors"):
+    a question about the articles' subject that asks for something they never mention."""
+    tokens = list(dict.fromkeys(tokens))
+    if not tokens:
+        return 0.0
+    return sum(token not in lexical.vocabulary for token in tokens) / len(tokens)
+
+
+def weighted_coverage(lexical: Lexical, tokens: list[str], row: int, *, paragraph: bool = False) -> tuple[float, float]:
+    """Of the question's words that the articles use: the share of their rarity (IDF) found in one sentence
+    (or its paragraph), and the IDF share of the rarest one it lacks. "About the same subject" shares the
+    common words; "answers it" the rare ones too."""
+    tokens = [t for t in dict.fromkeys(tokens) if t in lexical.vocabulary]
+    if not tokens:
+        return 0.0, 0.0
+    total = lexical.size
+    weights, found, missing = 0.0, 0.0, 0.0
+    for token in tokens:
+        rows = lexical.rows_with(token, paragraph=paragraph)
+        idf = float(np.log(1 + total / (1 + len(rows))))
+        weights += idf
+        if np.any(rows == row):
+            found += idf
+        else:
+            missing = max(missing, idf)
+    top = float(np.log(1 + total))
+    return found / weights if weights else 0.0, missing / top if top else 0.0

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.ranking import decline, duplicates, features
-from index.ranking.answer_type import expected_type
+from index.ranking import duplicates, features
+from index.ranking.answerability import Model
+from index.ranking.answer_type import answers_kind, expected_type
 from index.records import Hit
 from index.store import IndexData
 from index.store.lexical import tokenize
@@ -36,18 +37,20 @@ TYPE_CHECKED = 50
 
 @dataclass(frozen=True, slots=True)
 class Ranked:
-    """Row numbers of the index, best first, with their ranking scores and decline confidences."""
+    """Row numbers of the index, best first, with their ranking scores and answerability probabilities."""
 
     rows: tuple[int, ...]
     scores: tuple[float, ...]
     confidences: tuple[float, ...]
+    evidence: tuple[tuple[float, ...], ...] = ()  # per row, the answerability features (`answerability.FEATURES`)
 
 
 class Ranker:
     """Ranks over one loaded index (immutable, so safe to share between threads)."""
 
-    def __init__(self, data: IndexData) -> None:
+    def __init__(self, data: IndexData, model: Model) -> None:
         self.data = data
+        self.model = model
         self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
         numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
         self._document_of_row = np.array([numbers[s.doc_id] for s in data.sentences], dtype=np.int32)
@@ -99,7 +102,8 @@ class Ranker:
             + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
             + W_RECENCY * self._recency[rows]
         )
-        if (pattern := expected_type(question)) is not None:
+        pattern = expected_type(question)
+        if pattern is not None:
             # Only the leaders can change places over a bonus this small; checking them is enough.
             leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]
             fused = fused.copy()
@@ -108,17 +112,30 @@ class Ranker:
         places = duplicates.distinct(rows[order].tolist(), data.sentences, shard.vectors, top_k)
         positions = [int(order[place]) for place in places]
         similarity = np.maximum(dense, clause)
-        unknown = len(features.unknown_names(data.lexical, question))
+        paragraph = shard.paragraphs.similarity(rows[positions], q) if positions else np.zeros(0)
+        unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
+        unseen = features.unseen(data.lexical, tokens)
+        best = np.sort(fused)[::-1]
 
-        def confidence(position: int) -> float:
+        def evidence(i: int, position: int) -> tuple[float, ...]:
             row = int(rows[position])
             found = features.coverage(data.lexical, tokens, self._document_of_row, int(self._document_of_row[row]))
-            return decline.confidence(float(similarity[position]), unknown, found)
+            in_sentence, lacking = features.weighted_coverage(data.lexical, tokens, row)
+            in_paragraph, _ = features.weighted_coverage(data.lexical, tokens, row, paragraph=True)
+            asked, held = answers_kind(question, data.sentences[row].text)
+            runner_up = float(best[1]) if len(best) > 1 else 0.0
+            margin = float(fused[position]) - (runner_up if i == 0 else float(best[0]))
+            return (
+                float(similarity[position]), float(paragraph[i]), unknown, unseen, found,
+                in_sentence, in_paragraph, lacking, float(asked), float(held), margin,
+            )  # fmt: skip
 
+        rows_evidence = tuple(evidence(i, p) for i, p in enumerate(positions))
         return Ranked(
             rows=tuple(int(rows[p]) for p in positions),
             scores=tuple(float(fused[p]) for p in positions),
-            confidences=tuple(confidence(p) for p in positions),
+            confidences=tuple(self.model.probabilities(np.array(rows_evidence)).tolist()) if rows_evidence else (),
+            evidence=rows_evidence,
         )
 
 

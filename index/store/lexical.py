@@ -112,12 +112,13 @@ class Lexical:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(model.get_scores(known), dtype=np.float32)
 
-    def rows_with(self, token: str) -> np.ndarray:
-        """The sentence rows that contain one (stemmed) token."""
-        column = self.sentence_model.vocab_dict.get(token)
+    def rows_with(self, token: str, *, paragraph: bool = False) -> np.ndarray:
+        """The rows whose sentence (or, with `paragraph`, whose paragraph and title) contains one stemmed token."""
+        model = self.paragraph_model if paragraph else self.sentence_model
+        column = model.vocab_dict.get(token)
         if column is None:
             return np.zeros(0, dtype=np.int64)
-        index = self.sentence_model.scores
+        index = model.scores
         return index["indices"][index["indptr"][column] : index["indptr"][column + 1]]
 
 
