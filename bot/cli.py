@@ -112,11 +112,24 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("calibrate", help="fit the answerability model on the tuning questions (and your own)")
-    p.add_argument("--questions", type=Path, action="append", default=[], metavar="FILE.jsonl",
-                   help="your own labelled questions (eval format) to fit on too; give --seeds for each")
-    p.add_argument("--seeds", type=Path, action="append", default=[], metavar="DIR", help="the articles those questions are about")
-    p.add_argument("--output", type=Path, default=None, metavar="FILE.json",
-                   help="where the model is written (default: the shipped index/ranking/answerability.json)")
+    p.add_argument(
+        "--questions",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="your own labelled questions (eval format) to fit on too; give --seeds for each",
+    )
+    p.add_argument(
+        "--seeds", type=Path, action="append", default=[], metavar="DIR", help="the articles those questions are about"
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="FILE.json",
+        help="where the model is written (default: the shipped index/ranking/answerability.json)",
+    )
     p.set_defaults(handler=cmd_calibrate)
 
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")

@@ -12,7 +12,7 @@ from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
 from index.errors import IndexDamagedError, SettingsError
 from index.question import clean_question
-from index.ranking import Ranker, answerability, decide
+from index.ranking import Ranked, Ranker, answerability, decide
 from index.records import Answer, DocumentInfo
 from index.settings import Settings
 
@@ -89,12 +89,17 @@ class QAService:
         data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
         try:
             ranker = Ranker(data, self.model)
-            ranker.hits(ranker.rank([RELOAD_PROBE], self.embedder.encode([RELOAD_PROBE]), self.settings.top_k)[0])
+            ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
         except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
             log.warning("the new index failed its probe question", exc_info=True)
             raise IndexDamagedError(f"the new index loads but cannot answer ({type(exc).__name__})") from None
         self._ranker = ranker  # one reference swap: a batch in flight keeps the one it took
         return data
+
+    def rank(self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None) -> list[Ranked]:
+        """The rankings of cleaned questions, with one embedding call for the batch."""
+        ranker = ranker or self._ranker
+        return ranker.rank(texts, self.embedder.encode(ranker.texts_to_embed(texts)), top_k)
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question."""
@@ -115,10 +120,9 @@ class QAService:
             return []
         k = top_k or self.settings.top_k
         texts = [p.text for p in prepared]
-        vectors = self.embedder.encode(texts)
         ranker = self._ranker  # one index for the whole batch, even if /reload swaps it meanwhile
         answers = []
-        for item, ranked in zip(prepared, ranker.rank(texts, vectors, k), strict=True):
+        for item, ranked in zip(prepared, self.rank(texts, k, ranker), strict=True):
             hits = ranker.hits(ranked)
             decision = decide(item.text, hits, self.threshold)
             answers.append(Answer(item.text, decision.answered, hits, item.notes + decision.notes, decision.presented))

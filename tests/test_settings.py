@@ -4,8 +4,8 @@ import pytest
 
 from bot.cli import Config
 from bot.settings import LogSettings, TelegramSettings
-from index.errors import SettingsError
 from index import service
+from index.errors import SettingsError
 from index.settings import load, load_settings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _NUMBER = (
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?<![A-Za-z-])\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"dozens?|hundreds?|thousands?|millions?|billions?|trillions?|single|half)\b"
 )
 _MONTH = r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -35,7 +35,7 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ),
         (
             r"\bhow (many|much|big)\b|\bworth\b|"
-            r"\bwhat (is|was|were|are) the (number|amount|value|cost|price|size|total)\b",
+            r"\bwhat(?:'s|’s| is| was| were| are) the (number|amount|value|cost|price|size|total)\b",
             _NUMBER,
         ),
     )
@@ -60,12 +60,24 @@ def expected_type(question: str) -> re.Pattern[str] | None:
     return None
 
 
-_WHO = re.compile(r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\s+(is|was|are|were|did|does|do|will|has|had|said|says|runs|leads|heads|makes|made|built|builds)\b", re.I)
-_WHERE = re.compile(r"^\s*where\b|\bwhere (is|was|are|were|did|does|do|will)\b|\bwhich (city|country|place|venue|hotel|shipyard|province|region)\b", re.I)
+_WHO = re.compile(
+    r"^\s*(who|whom|whose)\b|\b(who|whom|whose)\s+(is|was|are|were|did|does|do|will|has|had|said|says|"
+    r"runs|leads|heads|makes|made|built|builds)\b",
+    re.I,
+)
+_WHERE = re.compile(
+    r"^\s*where\b|\bwhere (is|was|are|were|did|does|do|will)\b|"
+    r"\bwhich (city|country|place|venue|hotel|shipyard|province|region)\b",
+    re.I,
+)
 _HOW_MANY = re.compile(r"\bhow many ([a-z][\w-]*)", re.I)
+# A name: a capitalised word not at the start of a sentence, or an acronym.
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,}[\w-]*)")
 _PLACE = re.compile(r"\b(?:in|at|on|near|from|to)\s+(?:the\s+)?([A-Z][\w'’-]+)")
-_COUNT = re.compile(r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?)$", re.I)
+_COUNT = re.compile(
+    r"^(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?)$",
+    re.I,
+)
 _WORDS = re.compile(r"[\w'’$.,-]+")
 _NOT_COUNTED = frozenset({"of", "the", "these", "those", "new", "more", "total", "in", "its", "their"})
 _CALENDAR = re.compile(rf"^({_MONTH}|{_DAY})$", re.I)
@@ -73,7 +85,7 @@ _CALENDAR = re.compile(rf"^({_MONTH}|{_DAY})$", re.I)
 
 def _new_name(name: str, question: str) -> bool:
     """A name the question does not already give (nor its initials: "KAI" for Korea Aerospace Industries)."""
-    if name.lower() in question.lower() or _CALENDAR.match(name):
+    if name.lower() in question.lower() or _CALENDAR.match(name.rstrip(".,")):
         return False
     initials = "".join(w[0] for w in re.findall(r"\b[A-Z][\w-]*", question))
     return not (name.isupper() and name in initials)
@@ -85,9 +97,8 @@ def answers_kind(question: str, sentence: str) -> tuple[bool, bool]:
     Finer than `expected_type`: "how many X" wants a number next to X (not any number), "who" a name the
     question does not already give, "where" a place introduced by in/at/on; the rest as `expected_type`.
     """
-    asked = question.lower()
     if (counted := _HOW_MANY.search(question)) is not None:
-        after = [w.lower() for w in _WORDS.findall(question[counted.start(1) :])[:4]]
+        after = [w.lower() for w in _WORDS.findall(question[counted.start(1) :])[:6]]
         things = tuple(w[:5] for w in after if w not in _NOT_COUNTED)[:2] or ("\x00",)
         words = [w.lower() for w in _WORDS.findall(sentence)]
         for i, word in enumerate(words):

@@ -28,6 +28,7 @@ FEATURES = (
     "type_asked",  # the question asks for a kind of answer (a count of something, a date, a name, a place)
     "type_found",  # and the sentence holds one
     "margin",  # ranking score over the next candidate's
+    "asked_similarity",  # best cosine of the question without its names (`features.asked_part`) to the sentence or a clause
 )
 SHIPPED = Path(__file__).with_name("answerability.json")
 
