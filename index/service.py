@@ -99,7 +99,7 @@ class QAService:
     def rank(self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None) -> list[Ranked]:
         """The rankings of cleaned questions, with one embedding call for the batch."""
         ranker = ranker or self._ranker
-        return ranker.rank(texts, self.embedder.encode(ranker.texts_to_embed(texts)), top_k)
+        return ranker.rank(texts, self.embedder.encode(texts), top_k)
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question."""
@@ -123,7 +123,7 @@ class QAService:
         ranker = self._ranker  # one index for the whole batch, even if /reload swaps it meanwhile
         answers = []
         for item, ranked in zip(prepared, self.rank(texts, k, ranker), strict=True):
-            hits = ranker.hits(ranked)
+            hits = ranker.hits(ranked)  # deeper than k for a how-much question: other articles' figures
             decision = decide(item.text, hits, self.threshold)
-            answers.append(Answer(item.text, decision.answered, hits, item.notes + decision.notes, decision.presented))
+            answers.append(Answer(item.text, decision.answered, hits[:k], item.notes + decision.notes, decision.presented))
         return answers

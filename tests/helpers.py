@@ -17,7 +17,7 @@ SEED = REPO / "seeds" / "2025-07-08-k-defense-day.txt"
 # The hashing embedder's cosines run lower than the real model's (it knows shared words, not meaning), so the
 # answerability model (fitted on the real model's evidence) gives its hits lower probabilities: its tests
 # decline below this instead of the calibrated default DECLINE_THRESHOLD.
-HASHING_THRESHOLD = "0.02"
+HASHING_THRESHOLD = "0.01"
 HYATT = "Grand Hyatt Hotel"
 CITATION = "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, paragraph 2"
 

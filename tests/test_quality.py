@@ -46,6 +46,21 @@ def test_off_topic_question_is_declined(service: QAService, question: str) -> No
     assert len(answer.hits) == 3  # the ranked candidates are still there for scripts
 
 
+@pytest.mark.parametrize(
+    "question", ["How much does a K-9 howitzer cost?", "Who won the Nobel Prize in Literature in 2016?", "How tall is Mount Everest?"]
+)
+def test_near_topic_question_is_not_answered_and_confidence_is_a_probability(service: QAService, question: str) -> None:
+    answer = service.answer(question)
+    assert not answer.answered
+    assert all(0.0 <= hit.confidence < service.threshold for hit in answer.hits)
+
+
+def test_an_answerable_question_is_answered_well_above_the_threshold(service: QAService) -> None:
+    answer = service.answer("Where was K-Defense Day held?")
+    assert answer.answered and answer.presented[0].confidence >= 3 * service.threshold
+    assert "Grand Hyatt" in answer.presented[0].sentence.text
+
+
 def test_question_naming_something_absent_scores_lower(service: QAService) -> None:
     about = service.answer("How much did Poland pay for the tanks?").hits[0]
     absent = service.answer("How much did Germany pay for the tanks?").hits[0]

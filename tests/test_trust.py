@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.format import answer_text
+from bot.format import CLOSEST, DECLINE, answer_html, answer_json, answer_text
 from index.embedder import Embedder
+from index.ranking import decide, decline
+from index.records import DocumentInfo, Hit, Sentence
 from index.service import QAService
 from index.settings import Settings
 
@@ -49,3 +51,49 @@ def test_between_equally_good_answers_the_newer_article_wins(tmp_path: Path, has
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing")
     service = QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
     assert service.answer("Which plant did the delegation visit?").hits[0].document.date == "2025-09-01"
+
+
+def _hit(confidence: float, text: str = "The tank deal is worth 9 trillion won.") -> Hit:
+    document = DocumentInfo("a", "Tank deal", "2025-07-08", "a.txt", "hash", 1)
+    return Hit(Sentence("a", 1, 1, 0, len(text), text), document, score=1.0, confidence=confidence)
+
+
+def test_decide_answers_at_the_threshold_shows_the_closest_below_it_and_declines_far_below() -> None:
+    assert decide("What is the deal worth?", (_hit(0.4),), 0.3).answered
+    closest = decide("What is the deal worth?", (_hit(0.2),), 0.3)
+    assert not closest.answered and closest.closest and len(closest.presented) == 1
+    declined = decide("What is the deal worth?", (_hit(0.1),), 0.3)
+    assert not declined.answered and declined.presented == ()
+
+
+def test_a_likely_second_hit_is_presented_when_the_first_is_not() -> None:
+    first, second = _hit(0.05, "The deal was discussed."), _hit(0.6)
+    decision = decide("How much is the deal worth?", (first, second), 0.3)
+    assert decision.answered and decision.presented == (second,)
+
+
+def test_a_near_topic_question_gets_the_closest_sentence_with_honest_wording(tmp_path: Path, hashing: Embedder) -> None:
+    seeds = tmp_path / "articles"
+    seeds.mkdir()
+    (seeds / "earlier.txt").write_text(EARLIER, encoding="utf-8")
+    question = "What colour are the tanks?"  # about the tanks, but the article never says
+
+    def open_with(threshold: float | None) -> QAService:
+        settings = Settings(
+            seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", decline_threshold=threshold
+        )
+        return QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
+
+    likelihood = open_with(None).answer(question).hits[0].confidence
+    assert 0.0 < likelihood < decline.CLOSEST  # so that a threshold of 1 is far enough above it
+    # Just above the sentence's likelihood: not an answer, but the closest the article comes.
+    answer = open_with(min(1.0, likelihood * 1.5)).answer(question)
+    assert not answer.answered and answer.closest
+    text = answer_text(answer)
+    assert text.startswith(CLOSEST) and "tank deal with Poland" in text and "[1] Seoul signs tank deal, 2025-07-08" in text
+    assert "the closest they come is:" in answer_html(answer)[0]
+    row = answer_json(answer)
+    assert row["answered"] is False and row["closest"] is True and row["answers"][0]["confidence"] == round(likelihood, 4)
+    # Far above it: declined plainly, nothing quoted.
+    declined = open_with(1.0).answer(question)
+    assert not declined.answered and not declined.closest and answer_text(declined).startswith(DECLINE)

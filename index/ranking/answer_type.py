@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 _NUMBER = (
-    r"(?<![A-Za-z-])\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"(?<![\w-])\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"dozens?|hundreds?|thousands?|millions?|billions?|trillions?|single|half)\b"
 )
 _MONTH = r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -44,7 +44,7 @@ _TYPES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
 
 _ASKS_FIGURE = re.compile(_TYPES[-1][0].pattern, re.I)
 # A figure in a sentence: digits with their separators ("9 trillion", "$6.5 billion", "180").
-FIGURE = re.compile(r"\d[\d,.]*")
+FIGURE = re.compile(r"(?<![\w-])\d[\d,.]*")
 
 
 def asks_for_figure(question: str) -> bool:

@@ -34,20 +34,6 @@ def coverage(lexical: Lexical, tokens: list[str], document_of_row: np.ndarray, d
     return found / len(tokens)
 
 
-# Names, acronyms and anything with a digit, after the first word: what a question is about, not what it asks.
-_SUBJECT = re.compile(r"(?<!^)\b([A-Z][\w'’-]*|[\w-]*\d[\w-]*)")
-
-
-def asked_part(question: str) -> str:
-    """The question without the names it is about ("Who is the CEO of Hyundai Rotem?" -> "Who is the CEO of ?").
-
-    Its similarity to a sentence says whether the sentence holds what is asked, not just the same subject:
-    the evidence that separates "answers it" from "about the same company" best among those measured.
-    """
-    masked = re.sub(r"\s+", " ", _SUBJECT.sub(" ", question)).strip()
-    return masked if len(masked.split()) >= 2 else question
-
-
 def unseen(lexical: Lexical, tokens: list[str]) -> float:
     """Share of the question's content words that no article uses ("chairman", "refueling", "sailors"):
     a question about the articles' subject that asks for something they never mention."""

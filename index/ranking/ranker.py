@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.ranking import duplicates, features
-from index.ranking.answer_type import answers_kind, expected_type
+from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
 from index.ranking.answerability import Model
 from index.records import Hit
 from index.store import IndexData
@@ -35,6 +35,9 @@ EXACT_LIMIT = 20_000
 CANDIDATES = 100
 # How many of the best-scored sentences are checked for the expected answer type.
 TYPE_CHECKED = 50
+# A how-much or how-many question is ranked this deep (at least), so that figures other articles give can be
+# shown beside the best one (`conflicts`), though they rank below the top_k.
+FIGURE_POOL = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,23 +69,17 @@ class Ranker:
             for row, score, conf in zip(ranked.rows, ranked.scores, ranked.confidences, strict=True)
         )
 
-    @staticmethod
-    def texts_to_embed(questions: Sequence[str]) -> list[str]:
-        """What `rank` needs embedded for these questions, in one batch: each question, then its asked part."""
-        return [*questions, *(features.asked_part(q) for q in questions)]
-
     def rank(self, questions: Sequence[str], vectors: np.ndarray, top_k: int) -> list[Ranked]:
-        """For each question, the top_k distinct sentences; `vectors` are the embeddings of `texts_to_embed(questions)`."""
+        """For each question (text and vector), the top_k distinct sentences (FIGURE_POOL for a how-much question)."""
         total = len(self.data.sentences)
         if total == 0:
             return [Ranked((), (), ()) for _ in questions]
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        vectors, asked = vectors[: len(questions)], vectors[len(questions) :]
         dense_rows = None
         if total > EXACT_LIMIT:
             _, dense_rows = self.data.ann.search(vectors, min(total, CANDIDATES))
         return [
-            self._one(question, vector, asked[i], None if dense_rows is None else dense_rows[i], top_k)
+            self._one(question, vector, None if dense_rows is None else dense_rows[i], top_k)
             for i, (question, vector) in enumerate(zip(questions, vectors, strict=True))
         ]
 
@@ -95,7 +92,9 @@ class Ranker:
         pools.append(np.argpartition(-lexical, CANDIDATES)[:CANDIDATES])
         return np.unique(np.concatenate(pools))
 
-    def _one(self, question: str, q: np.ndarray, asked: np.ndarray, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
+    def _one(self, question: str, q: np.ndarray, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
+        if asks_for_figure(question):
+            top_k = max(top_k, FIGURE_POOL)
         data, shard = self.data, self.data.shard
         tokens = tokenize([question])[0]
         lexical, lexical_paragraph = data.lexical.scores(tokens)
@@ -120,11 +119,8 @@ class Ranker:
         positions = [int(order[place]) for place in places]
         similarity = np.maximum(dense, clause)
         paragraph = shard.paragraphs.similarity(rows[positions], q) if positions else np.zeros(0)
-        chosen = rows[positions]
-        asked_similarity = shard.clauses.best(chosen, asked, shard.vectors[chosen] @ asked) if positions else np.zeros(0)
         unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
         unseen = features.unseen(data.lexical, tokens)
-        best = np.sort(fused)[::-1]
 
         def evidence(i: int, position: int) -> tuple[float, ...]:
             row = int(rows[position])
@@ -132,11 +128,9 @@ class Ranker:
             in_sentence, lacking = features.weighted_coverage(data.lexical, tokens, row)
             in_paragraph, _ = features.weighted_coverage(data.lexical, tokens, row, paragraph=True)
             kind, held = answers_kind(question, data.sentences[row].text)
-            runner_up = float(best[1]) if len(best) > 1 else 0.0
-            margin = float(fused[position]) - (runner_up if i == 0 else float(best[0]))
             return (
                 float(similarity[position]), float(paragraph[i]), unknown, unseen, found,
-                in_sentence, in_paragraph, lacking, float(kind), float(held), margin, float(asked_similarity[i]),
+                in_sentence, in_paragraph, lacking, float(kind), float(held),
             )  # fmt: skip
 
         rows_evidence = tuple(evidence(i, p) for i, p in enumerate(positions))
