@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from index import store
@@ -39,7 +39,11 @@ def answerability_model(settings: Settings) -> answerability.Model:
     """The answerability model the settings name (the shipped one by default)."""
     path = settings.answerability_model or answerability.SHIPPED
     try:
-        return answerability.load(path)
+        model = answerability.load(path)
+        if settings.embedding_backend == "hashing":
+            # The similarity floor is a cosine of the embedding model; the hashing embedder's are on another scale.
+            model = replace(model, min_similarity=-1.0)
+        return model
     except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise SettingsError(f"ANSWERABILITY_MODEL {path}: cannot be used: {detail}") from None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.format import CLOSEST, DECLINE, answer_html, answer_json, answer_text
 from index.embedder import Embedder
-from index.ranking import decide, decline
+from index.ranking import answerability, decide, decline
 from index.records import DocumentInfo, Hit, Sentence
 from index.service import QAService
 from index.settings import Settings
@@ -97,3 +99,16 @@ def test_a_near_topic_question_gets_the_closest_sentence_with_honest_wording(tmp
     # Far above it: declined plainly, nothing quoted.
     declined = open_with(1.0).answer(question)
     assert not declined.answered and not declined.closest and answer_text(declined).startswith(DECLINE)
+
+
+def test_a_hit_below_the_similarity_floor_has_probability_zero_and_the_floor_is_validated() -> None:
+    shipped = answerability.load()
+    assert 0.0 < shipped.min_similarity < 1.0  # fitted by eventbot calibrate
+    evidence = np.array([[shipped.min_similarity + 0.2] + [1.0] * (len(answerability.FEATURES) - 1)])
+    above = float(shipped.probabilities(evidence)[0])
+    evidence[0, 0] = shipped.min_similarity - 0.01
+    assert above > 0.0 and float(shipped.probabilities(evidence)[0]) == 0.0
+    raw = json.loads(answerability.SHIPPED.read_text(encoding="utf-8"))
+    with pytest.raises(ValueError):
+        answerability.Model.from_dict({**raw, "min_similarity": 2.0})
+    assert answerability.Model.from_dict({k: v for k, v in raw.items() if k != "min_similarity"}).min_similarity == 0.0

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 FEATURES = (
-    "similarity",  # best cosine of the question to the sentence or one of its clauses
+    "similarity",  # (first: the floor applies to it) best cosine of the question to the sentence or one of its clauses
     "paragraph_similarity",  # cosine to the sentence's paragraph
     "unknown_names",  # names in the question no article mentions (at most 2)
     "unseen_words",  # share of the question's words no article uses
@@ -37,13 +37,19 @@ SHIPPED = Path(__file__).with_name("answerability.json")
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """Standardisation, weights and the decision threshold the fit chose."""
+    """Standardisation, weights, the decision threshold the fit chose, and the similarity floor.
+
+    A hit less similar to the question than any sentence that answered a tuning question (`min_similarity`)
+    gets probability 0: "How do I cook rice?" shares no meaning with a defense article, whatever a linear
+    model makes of its other evidence.
+    """
 
     mean: np.ndarray
     std: np.ndarray
     weights: np.ndarray
     bias: float
     threshold: float
+    min_similarity: float = 0.0
 
     @staticmethod
     def from_dict(raw: dict[str, object]) -> Model:
@@ -57,18 +63,22 @@ class Model:
                 np.asarray(raw["weights"], dtype=np.float64),
                 float(raw["bias"]),  # type: ignore[arg-type]
                 float(raw.get("threshold", 0.5)),  # type: ignore[arg-type]
+                float(raw.get("min_similarity", 0.0)),  # type: ignore[arg-type]
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"it is not an answerability model ({exc})") from None
         shapes = {model.mean.shape, model.std.shape, model.weights.shape}
-        if shapes != {(len(FEATURES),)} or not 0.0 <= model.threshold <= 1.0 or not np.all(model.std > 0):
+        ranges = 0.0 <= model.threshold <= 1.0 and -1.0 <= model.min_similarity <= 1.0
+        if shapes != {(len(FEATURES),)} or not ranges or not np.all(model.std > 0):
             raise ValueError("its numbers do not fit the features")
         return model
 
     def probabilities(self, evidence: np.ndarray) -> np.ndarray:
         """One probability per row of evidence (rows in the order of FEATURES)."""
-        z = ((np.atleast_2d(evidence) - self.mean) / self.std) @ self.weights + self.bias
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+        evidence = np.atleast_2d(evidence)
+        z = ((evidence - self.mean) / self.std) @ self.weights + self.bias
+        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+        return np.where(evidence[:, 0] >= self.min_similarity, p, 0.0)
 
 
 @lru_cache(maxsize=4)
