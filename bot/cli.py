@@ -267,8 +267,12 @@ def cmd_calibrate(config: Config, args: argparse.Namespace) -> int:
             raise EventBotError(f"{questions}: no such questions file")
     output = args.output or answerability.SHIPPED
     _writable(output)
-    model = calibrate(config.engine, output, list(zip(args.questions, args.seeds, strict=True)), _notify)
-    print(json.dumps({"written": str(output), "threshold": model["threshold"], "tuning": model["tuning"]}, indent=1))
+    models = calibrate(config.engine, output, list(zip(args.questions, args.seeds, strict=True)), _notify)
+    summary = {
+        language: {"written": str(answerability.path_for(output, language)), "threshold": m["threshold"], "tuning": m["tuning"]}
+        for language, m in models.items()
+    }
+    print(json.dumps(summary, indent=1, ensure_ascii=False))
     return 0
 
 

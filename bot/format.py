@@ -7,12 +7,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from bot.messages import note, reader_language, say
+from index.language import ENGLISH
 from index.records import Answer, DocumentInfo, Hit
 
-DECLINE = "The articles do not answer that."
-DECLINE_HINT = "Try rephrasing, or see which articles I know with /sources."
+# The bot's own words are in bot/messages.py, in every language it speaks; these are the English ones.
+DECLINE = say("decline", ENGLISH)
+DECLINE_HINT = say("decline_hint", ENGLISH)
 # Not an answer: what a reader sees when the best sentence is about the subject but unlikely to answer.
-CLOSEST = "The articles don't say exactly; the closest they come is:"
+CLOSEST = say("closest", ENGLISH)
 # Telegram refuses longer messages.
 TELEGRAM_LIMIT = 4096
 # /sources in a chat lists this many articles and counts the rest: a long list is unreadable on a phone anyway.
@@ -21,27 +24,29 @@ SOURCES_PAGE = 30
 TITLE_LIMIT = 200
 
 
-def citation(hit: Hit, number: int) -> str:
+def citation(hit: Hit, number: int, language: str = ENGLISH) -> str:
     """`[1] Title, 2025-07-08, paragraph 5`: enough for a reader to find the sentence."""
     parts = [hit.document.title]
     if hit.document.date:
         parts.append(hit.document.date)
-    parts.append(f"paragraph {hit.sentence.paragraph}")
+    parts.append(say("paragraph", language, number=hit.sentence.paragraph))
     return f"[{number}] " + ", ".join(parts)
 
 
-def answer_text(answer: Answer) -> str:
-    """The answer as plain text for a terminal: each quoted sentence followed by its citation."""
-    lines = list(answer.notes)
+def answer_text(answer: Answer, language: str | None = None) -> str:
+    """The answer as plain text for a terminal: each quoted sentence followed by its citation; the bot's own
+    words in `language` (by default the question's)."""
+    language = language or reader_language(answer.question)
+    lines = [note(text, language) for text in answer.notes]
     if not answer.answered and not answer.closest:
-        lines += [DECLINE, DECLINE_HINT]
+        lines += [say("decline", language), say("decline_hint", language)]
         return "\n".join(lines)
     if answer.closest:
-        lines.append(CLOSEST)
+        lines.append(say("closest", language))
     for number, hit in enumerate(answer.presented, start=1):
         if lines:
             lines.append("")
-        lines += [hit.sentence.text, citation(hit, number)]
+        lines += [hit.sentence.text, citation(hit, number, language)]
     return terminal_safe("\n".join(lines))
 
 
@@ -84,56 +89,61 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-def sources_text(documents: Iterable[DocumentInfo]) -> str:
+def sources_text(documents: Iterable[DocumentInfo], language: str = ENGLISH) -> str:
     """One line per article: title, date and how many sentences it has."""
     docs = list(documents)
-    return terminal_safe("\n".join([f"{_articles(len(docs))}:", *(_source_line(doc, doc.title) for doc in docs)]))
+    lines = [f"{articles(len(docs), language)}:", *(_source_line(doc, doc.title, language) for doc in docs)]
+    return terminal_safe("\n".join(lines))
 
 
-def sources_html(documents: Iterable[DocumentInfo], page: int = SOURCES_PAGE, limit: int = TELEGRAM_LIMIT) -> list[str]:
+def sources_html(
+    documents: Iterable[DocumentInfo], page: int = SOURCES_PAGE, limit: int = TELEGRAM_LIMIT, language: str = ENGLISH
+) -> list[str]:
     """The first `page` articles (in the order given) as Telegram HTML, then how many more; each message within `limit`."""
     docs = list(documents)
-    lines = [escape(f"{_articles(len(docs))}:")]
-    lines += [escape(_source_line(doc, shorten(doc.title, TITLE_LIMIT))) for doc in docs[:page]]
+    lines = [escape(f"{articles(len(docs), language)}:")]
+    lines += [escape(_source_line(doc, shorten(doc.title, TITLE_LIMIT), language)) for doc in docs[:page]]
     if (rest := len(docs) - page) > 0:
-        lines.append(escape(f"… and {rest} more article{'s' if rest != 1 else ''}"))
+        lines.append(escape(say("more_articles", language, count=rest, s="s" if rest != 1 else "")))
     return pack_messages(lines, limit, separator="\n")
 
 
-def _articles(count: int) -> str:
-    return f"{count} article{'s' if count != 1 else ''}"
+def articles(count: int, language: str = ENGLISH) -> str:
+    return say("articles", language, count=count, s="s" if count != 1 else "")
 
 
-def _source_line(doc: DocumentInfo, title: str) -> str:
+def _source_line(doc: DocumentInfo, title: str, language: str) -> str:
     date = f"{doc.date}, " if doc.date else ""
-    return f"- {title} ({date}{doc.sentence_count} sentences)"
+    return f"- {title} ({date}{say('sentences', language, count=doc.sentence_count)})"
 
 
-def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
+def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT, language: str | None = None) -> list[str]:
     """The answer as Telegram HTML messages: every piece of text escaped, tags balanced, each message within `limit`."""
-    blocks = [f"<i>{piece}</i>" for note in answer.notes for piece in _escaped_chunks(note, limit - 7)]
+    language = language or reader_language(answer.question)
+    notes = [note(text, language) for text in answer.notes]
+    blocks = [f"<i>{piece}</i>" for text in notes for piece in _escaped_chunks(text, limit - 7)]
     if not answer.answered and not answer.closest:
-        blocks.append(f"{escape(DECLINE)}\n{escape(DECLINE_HINT)}")
+        blocks.append(f"{escape(say('decline', language))}\n{escape(say('decline_hint', language))}")
     else:
         if answer.closest:
-            blocks.append(f"<i>{escape(CLOSEST)}</i>")
+            blocks.append(f"<i>{escape(say('closest', language))}</i>")
         for number, hit in enumerate(answer.presented, start=1):
-            cite = _citation_html(hit, number)
+            cite = _citation_html(hit, number, language)
             pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 1)
             blocks += pieces[:-1]
             blocks.append(f"{pieces[-1]}\n{cite}")
     return pack_messages(blocks, limit)
 
 
-def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT) -> str:
+def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT, language: str = ENGLISH) -> str:
     """One quoted sentence and its citation as a single message (inline results): a too-long sentence is cut."""
-    cite = _citation_html(hit, number)
+    cite = _citation_html(hit, number, language)
     pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 2)
     return f"{pieces[0]}{'…' if len(pieces) > 1 else ''}\n{cite}"
 
 
-def _citation_html(hit: Hit, number: int) -> str:
-    return f"<i>{escape(shorten(citation(hit, number), 300))}</i>"
+def _citation_html(hit: Hit, number: int, language: str = ENGLISH) -> str:
+    return f"<i>{escape(shorten(citation(hit, number, language), 300))}</i>"
 
 
 def escape(text: str) -> str:

@@ -41,11 +41,13 @@ from telegram.ext import (
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.errors import explain
-from bot.format import answer_html, citation, escape, hit_html, shorten, sources_html
+from bot.format import answer_html, articles, citation, escape, hit_html, shorten, sources_html
 from bot.logs import redact
+from bot.messages import reader_language, say
 from bot.settings import TelegramSettings
 from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError, Fix
+from index.language import ENGLISH
 from index.service import QAService
 
 log = logging.getLogger(__name__)
@@ -56,19 +58,14 @@ COMMANDS = [
     BotCommand("sources", "the articles I answer from"),
     BotCommand("ask", "ask a question (works in groups too)"),
 ]
-EXAMPLE = "Where was K-Defense Day held?"
-TEXT_ONLY = "Please send your question as text."
-NOT_ALLOWED = "Sorry, this bot is not available in this chat."
-SLOW_DOWN = "You are asking faster than I can answer; please wait a minute and try again."
-APOLOGY = "Sorry, something went wrong while answering. Please try again."
-HELP = (
-    "Ask me a question about the news articles I know, and I reply with the sentences that answer it, "
-    "each with its source (article, date, paragraph). I never make anything up: if the articles do not "
-    "answer, I say so.\n\n"
-    "In a group, use /ask QUESTION, reply to one of my messages, or mention me.\n"
-    "Inline: type @{username} QUESTION in any chat.\n\n"
-    "/sources lists the articles. /help shows this."
-)
+# The bot's own words, in English and Korean, are in bot/messages.py.
+EXAMPLE = say("example", ENGLISH)
+
+
+def _language(update: Update, question: str = "") -> str:
+    """The reader's language: the question's, or their Telegram app's (`language_code`)."""
+    user = update.effective_user
+    return reader_language(question, user.language_code if user is not None else None)
 
 
 class RateLimiter:
@@ -201,11 +198,12 @@ class TelegramFrontEnd:
         if update.inline_query:
             await _best_effort(update.inline_query.answer([], cache_time=0, is_personal=True))
         elif update.callback_query:
-            await _best_effort(update.callback_query.answer(NOT_ALLOWED))
+            await _best_effort(update.callback_query.answer(say("not_allowed", _language(update))))
         elif update.effective_message and chat_id is not None and chat_id not in self._refused_chats:
             self._refused_chats.add(chat_id)
             message = update.effective_message
-            await send(message.get_bot(), chat_id, escape(NOT_ALLOWED), reply_to=message.message_id)
+            text = escape(say("not_allowed", _language(update, message.text or "")))
+            await send(message.get_bot(), chat_id, text, reply_to=message.message_id)
         raise ApplicationHandlerStop
 
     # --- commands ---------------------------------------------------------------------------------
@@ -213,27 +211,31 @@ class TelegramFrontEnd:
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """What the bot knows, in two lines, with an example question."""
         docs = self.service.sources()
+        language = _language(update)
         titles = "; ".join(doc.title for doc in docs[:3]) + ("; …" if len(docs) > 3 else "")
-        text = (
-            f"I answer questions about {len(docs)} news article{'s' if len(docs) != 1 else ''} "
-            f"({escape(titles)}) by quoting the sentences that answer them, with sources.\n"
-            f"Try: <i>{escape(EXAMPLE)}</i>  (/help for more)"
+        text = say(
+            "start",
+            language,
+            articles=escape(articles(len(docs), language)),
+            titles=escape(titles),
+            example=escape(say("example", language)),
         )
         await self._reply(update, text)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """How to ask, in private chats, groups and inline."""
-        await self._reply(update, escape(HELP.format(username=context.bot.username)))
+        await self._reply(update, escape(say("help", _language(update), username=context.bot.username)))
 
     async def sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A page of articles with their dates and sentence counts, then how many more there are."""
-        await self._reply(update, *sources_html(self.service.sources()))
+        await self._reply(update, *sources_html(self.service.sources(), language=_language(update)))
 
     async def ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/ask QUESTION, anywhere."""
         question = " ".join(context.args or [])
         if not question.strip():
-            await self._reply(update, escape(f"Usage: /ask QUESTION, for example /ask {EXAMPLE}"))
+            language = _language(update)
+            await self._reply(update, escape(say("ask_usage", language, example=say("example", language))))
             return
         await self._answer(update, context, question)
 
@@ -241,7 +243,7 @@ class TelegramFrontEnd:
         """Admins only: load the rebuilt index from disk; on failure keep serving the old one."""
         user = update.effective_user
         if user is None or user.id not in self.settings.admin_user_ids:
-            await self._reply(update, "Sorry, you are not allowed to do that.")
+            await self._reply(update, escape(say("not_admin", _language(update))))
             return
         try:
             data = await asyncio.to_thread(self.service.reload)
@@ -254,7 +256,7 @@ class TelegramFrontEnd:
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command this bot does not have."""
-        await self._reply(update, "I don't know that command. /help lists what I can do.")
+        await self._reply(update, escape(say("unknown_command", _language(update))))
 
     # --- messages ---------------------------------------------------------------------------------
 
@@ -273,7 +275,7 @@ class TelegramFrontEnd:
 
     async def not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice, files, locations: ask for text."""
-        await self._reply(update, TEXT_ONLY)
+        await self._reply(update, escape(say("text_only", _language(update))))
 
     async def inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """@bot QUESTION in any chat: the top answers as results to pick from."""
@@ -291,24 +293,27 @@ class TelegramFrontEnd:
             await query.answer([], cache_time=0)
             return
         results = []
+        language = _language(update, query.query)
         if answer.answered:
             for number, hit in enumerate(answer.presented, start=1):
                 results.append(
                     InlineQueryResultArticle(
                         id=str(number),
                         title=shorten(hit.sentence.text, 100),
-                        description=shorten(citation(hit, number), 200),
-                        input_message_content=InputTextMessageContent(hit_html(hit, number), parse_mode=ParseMode.HTML),
+                        description=shorten(citation(hit, number, language), 200),
+                        input_message_content=InputTextMessageContent(
+                            hit_html(hit, number, language=language), parse_mode=ParseMode.HTML
+                        ),
                     )
                 )
         else:
             results.append(
                 InlineQueryResultArticle(
                     id="none",
-                    title="The articles do not answer that.",
-                    description="Try rephrasing the question.",
+                    title=say("inline_decline_title", language),
+                    description=say("inline_decline_description", language),
                     input_message_content=InputTextMessageContent(
-                        f"{escape(query.query[:200])}: the articles do not answer that.", parse_mode=ParseMode.HTML
+                        say("inline_decline_body", language, question=escape(query.query[:200])), parse_mode=ParseMode.HTML
                     ),
                 )
             )
@@ -320,19 +325,20 @@ class TelegramFrontEnd:
         message = update.effective_message
         assert message is not None
         user = update.effective_user
+        language = _language(update, question)
         verdict = self.rate.check(user.id) if user is not None else RateLimiter.ALLOW
         if verdict != RateLimiter.ALLOW:
             if verdict == RateLimiter.REFUSE_AND_SAY:
-                await self._reply(update, SLOW_DOWN)
+                await self._reply(update, escape(say("slow_down", language)))
             return
         # The typing indicator is a courtesy: if it fails, the answer still goes out.
         await _best_effort(context.bot.send_chat_action(message.chat_id, ChatAction.TYPING))
         try:
             answer = await self.batcher.answer(question)
         except BadQuestionError:
-            await self._reply(update, "Please ask a question in words, for example: " + escape(EXAMPLE))
+            await self._reply(update, escape(say("ask_in_words", language, example=say("example", language))))
             return
-        for i, text in enumerate(answer_html(answer)):
+        for i, text in enumerate(answer_html(answer, language=language)):
             await send(context.bot, message.chat_id, text, reply_to=message.message_id if i == 0 else None)
 
     async def _reply(self, update: Update, *texts: str) -> None:
@@ -346,7 +352,8 @@ class TelegramFrontEnd:
         """Log the traceback; tell the user briefly; keep running."""
         log.error("error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat and update.effective_message:
-            await _best_effort(send(context.bot, update.effective_chat.id, APOLOGY), quiet=True)
+            apology = escape(say("apology", _language(update, update.effective_message.text or "")))
+            await _best_effort(send(context.bot, update.effective_chat.id, apology), quiet=True)
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:

@@ -13,15 +13,16 @@ from index import splitter, store
 from index.embedder import Embedder, model_identity
 from index.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
 from index.loader import load_documents
+from index.multilingual import MultilingualEmbedder, load_multilingual
 from index.records import Document, DocumentInfo, Sentence
 from index.settings import Settings
 from index.splitter import split_document
-from index.store import ClauseVectors, Lexical, ParagraphVectors, Shard, dense
+from index.store import ClauseVectors, Lexical, MultilingualVectors, ParagraphVectors, Shard, dense
 
 log = logging.getLogger(__name__)
 
 # Bump when splitting or what is embedded changes: older indexes are then rebuilt in full.
-PIPELINE_VERSION = 5
+PIPELINE_VERSION = 6
 NO_INDEX = "there is no index yet"
 # Above this many sentences a flat (exact) search gets slow enough that HNSW pays off.
 HNSW_FROM = 100_000
@@ -121,17 +122,21 @@ def build(
     embedder: Callable[[], Embedder],
     *,
     progress: bool = False,
+    multilingual: Callable[[], MultilingualEmbedder] | None = None,
 ) -> BuildReport:
-    """Bring the index up to date; `embedder` is called only when something must be embedded.
+    """Bring the index up to date; `embedder` (and `multilingual`, by default the one the settings name) is
+    called only when something must be embedded.
 
     Builds of one INDEX_DIR take turns (a lock file), and each plans only once it holds the lock, so a
     build that waited for another one does only what is left to do.
     """
     with store.build_lock(settings.index_dir):
-        return _build(settings, embedder, progress)
+        return _build(settings, embedder, multilingual or (lambda: load_multilingual(settings)), progress)
 
 
-def _build(settings: Settings, embedder: Callable[[], Embedder], progress: bool) -> BuildReport:
+def _build(
+    settings: Settings, embedder: Callable[[], Embedder], multilingual: Callable[[], MultilingualEmbedder], progress: bool
+) -> BuildReport:
     started = time.perf_counter()
     plan = plan_build(settings)
     if plan.up_to_date:
@@ -151,8 +156,7 @@ def _build(settings: Settings, embedder: Callable[[], Embedder], progress: bool)
     fresh = [doc for doc in plan.documents if doc.doc_id not in shards]
     embedded = 0
     if fresh:
-        model = embedder()
-        new_shards, embedded = _embed(fresh, model, progress)
+        new_shards, embedded = _embed(fresh, embedder(), multilingual(), progress)
         shards.update(new_shards)
 
     ordered = [shards[doc.doc_id] for doc in plan.documents]
@@ -194,8 +198,11 @@ def _previous(sentences: Sequence[Sentence], i: int) -> str | None:
     return before.text if (before.doc_id, before.paragraph) == (this.doc_id, this.paragraph) else None
 
 
-def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[dict[str, Shard], int]:
-    """Split and embed new or changed documents: sentences, paragraphs and clauses in one pass."""
+def _embed(
+    documents: list[Document], model: Embedder, second: MultilingualEmbedder, progress: bool
+) -> tuple[dict[str, Shard], int]:
+    """Split and embed new or changed documents: sentences, paragraphs and clauses in one pass; sentences and
+    paragraphs again with the multilingual model."""
     plans = []
     texts: list[str] = []
     for doc in documents:
@@ -204,6 +211,16 @@ def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[
         plans.append((doc, sentences, clauses))
         texts += [s.text for s in sentences] + list(doc.paragraphs) + [c for group in clauses for c in group]
     vectors = model.encode(texts, progress=progress)
+    passages = [text for doc, sentences, _ in plans for text in [s.text for s in sentences] + list(doc.paragraphs)]
+    multilingual_vectors = second.passages(passages, progress=progress)
+    multilingual_cursor = 0
+
+    def take_multilingual(count: int) -> np.ndarray:
+        nonlocal multilingual_cursor
+        block = multilingual_vectors[multilingual_cursor : multilingual_cursor + count]
+        multilingual_cursor += count
+        return block
+
     shards: dict[str, Shard] = {}
     cursor = 0
 
@@ -215,10 +232,17 @@ def _embed(documents: list[Document], model: Embedder, progress: bool) -> tuple[
 
     for doc, sentences, clauses in plans:
         sentence_vectors = take(len(sentences))
-        paragraphs = ParagraphVectors(np.array([s.paragraph - 1 for s in sentences], dtype=np.int64), take(len(doc.paragraphs)))
+        paragraph_of = np.array([s.paragraph - 1 for s in sentences], dtype=np.int64)
+        paragraphs = ParagraphVectors(paragraph_of, take(len(doc.paragraphs)))
         counts = [len(group) for group in clauses]
+        second_sentences = take_multilingual(len(sentences))
+        second_paragraphs = ParagraphVectors(paragraph_of, take_multilingual(len(doc.paragraphs)))
         shards[doc.doc_id] = Shard(
-            tuple(sentences), sentence_vectors, paragraphs, ClauseVectors.from_counts(counts, take(sum(counts)))
+            tuple(sentences),
+            sentence_vectors,
+            paragraphs,
+            ClauseVectors.from_counts(counts, take(sum(counts))),
+            MultilingualVectors(second_sentences, second_paragraphs),
         )
     return shards, sum(len(sentences) for _, sentences, _ in plans)
 

@@ -7,10 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
+import numpy as np
+
 from index import store
 from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
 from index.errors import IndexDamagedError, SettingsError
+from index.language import ENGLISH, LANGUAGES, language_of
+from index.multilingual import load_multilingual
 from index.question import clean_question
 from index.ranking import Ranked, Ranker, answerability, decide
 from index.records import Answer, DocumentInfo
@@ -35,9 +39,12 @@ def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
     return store.load_index(settings.index_dir, model=model_identity(settings)).manifest.documents
 
 
-def answerability_model(settings: Settings) -> answerability.Model:
-    """The answerability model the settings name (the shipped one by default)."""
-    path = settings.answerability_model or answerability.SHIPPED
+def answerability_model(settings: Settings, language: str = ENGLISH) -> answerability.Model:
+    """The answerability model the settings name (the shipped one by default), for questions in `language`.
+
+    Korean questions have a model of their own (`answerability.path_for`): their similarities come from the
+    multilingual model, and their words rarely meet an English article's."""
+    path = answerability.path_for(settings.answerability_model or answerability.SHIPPED, language)
     try:
         model = answerability.load(path)
         if settings.embedding_backend == "hashing":
@@ -55,9 +62,15 @@ class QAService:
     def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.model = answerability_model(settings)
-        self.threshold = self.model.threshold if settings.decline_threshold is None else settings.decline_threshold
-        self._ranker = Ranker(data, self.model)
+        self.models = {language: answerability_model(settings, language) for language in LANGUAGES}
+        self.model = self.models[ENGLISH]
+        self.thresholds = {
+            language: model.threshold if settings.decline_threshold is None else settings.decline_threshold
+            for language, model in self.models.items()
+        }
+        self.threshold = self.thresholds[ENGLISH]
+        self.multilingual = load_multilingual(settings)
+        self._ranker = Ranker(data, self.models, self.multilingual.model_name)
 
     @classmethod
     def open(
@@ -68,7 +81,8 @@ class QAService:
         embedder: Callable[[Settings], Embedder] = load_embedder,
     ) -> QAService:
         """Load the model and the index (building or updating the index first when the articles changed)."""
-        answerability_model(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
+        for language in LANGUAGES:  # a bad ANSWERABILITY_MODEL is reported before anything is built
+            answerability_model(settings, language)
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         report = update_index(settings, model, notify, repair=False, progress=True)
         if report is not None:
@@ -92,7 +106,7 @@ class QAService:
         """
         data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
         try:
-            ranker = Ranker(data, self.model)
+            ranker = Ranker(data, self.models, self.multilingual.model_name)
             ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
         except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
             log.warning("the new index failed its probe question", exc_info=True)
@@ -103,7 +117,12 @@ class QAService:
     def rank(self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None) -> list[Ranked]:
         """The rankings of cleaned questions, with one embedding call for the batch."""
         ranker = ranker or self._ranker
-        return ranker.rank(texts, self.embedder.encode(texts), top_k)
+        wanted = [i for i, text in enumerate(texts) if ranker.needs_multilingual(text)]
+        second: list[np.ndarray | None] = [None] * len(texts)
+        if wanted:
+            for i, vector in zip(wanted, self.multilingual.queries([texts[i] for i in wanted]), strict=True):
+                second[i] = vector
+        return ranker.rank(texts, self.embedder.encode(texts), top_k, second)
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question."""
@@ -128,6 +147,6 @@ class QAService:
         answers = []
         for item, ranked in zip(prepared, self.rank(texts, k, ranker), strict=True):
             hits = ranker.hits(ranked)  # deeper than k for a how-much question: other articles' figures
-            decision = decide(item.text, hits, self.threshold)
+            decision = decide(item.text, hits, self.thresholds[language_of(item.text)])
             answers.append(Answer(item.text, decision.answered, hits[:k], item.notes + decision.notes, decision.presented))
         return answers

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import pysbd
 
+from index.language import has_hangul
 from index.records import Document, Sentence
 
 _CLOSERS = "\"'”’)]»"
@@ -37,12 +38,21 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 
 
 def split_paragraph(text: str) -> list[tuple[int, int]]:
-    """Character spans (start, end) of the sentences of one paragraph, white space trimmed."""
-    found = [
-        (offset + piece.start, offset + piece.end)
-        for offset, end in _pieces(text)
-        for piece in _segmenter().segment(text[offset:end])
-    ]
+    """Character spans (start, end) of the sentences of one paragraph, white space trimmed.
+
+    English by pysbd; a paragraph with Hangul by Kiwi (`index/korean.py`), which knows Korean sentence endings
+    ("…강조했다.", "…밝혔다") and keeps quoted speech whole.
+    """
+    if has_hangul(text):
+        from index import korean
+
+        found = [(offset + s, offset + e) for offset, end in _pieces(text) for s, e in korean.split_sentences(text[offset:end])]
+    else:
+        found = [
+            (offset + piece.start, offset + piece.end)
+            for offset, end in _pieces(text)
+            for piece in _segmenter().segment(text[offset:end])
+        ]
     spans: list[tuple[int, int]] = []
     for start, end in found:
         while start < end and text[start].isspace():

@@ -29,7 +29,7 @@ from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder,
 from index.records import DocumentInfo, Sentence
 from index.service import QAService
 from index.settings import Settings
-from index.store import ClauseVectors, IndexData, Lexical, Manifest, ParagraphVectors, Shard, dense
+from index.store import ClauseVectors, IndexData, Lexical, Manifest, MultilingualVectors, ParagraphVectors, Shard, dense
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION_FILES = (
@@ -291,7 +291,9 @@ def run_scale(settings: Settings, n: int, *, quick: bool = False) -> dict[str, A
     sentences = tuple(Sentence("synthetic", i + 1, 1, 0, len(t), t) for i, t in enumerate(texts))
     del texts
     # Generated sentences have no paragraphs or clauses: each is its own paragraph.
-    shard = Shard(sentences, vectors, ParagraphVectors(np.arange(n), vectors), ClauseVectors.none(n, embedder.dimension))
+    # English questions only: the multilingual side shares the same generated vectors (never searched here).
+    own = ParagraphVectors(np.arange(n), vectors)
+    shard = Shard(sentences, vectors, own, ClauseVectors.none(n, embedder.dimension), MultilingualVectors(vectors, own))
     manifest = Manifest(
         format_version=store.FORMAT_VERSION,
         pipeline=0,

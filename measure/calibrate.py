@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.ranking.answerability import FEATURES, Model
+from index.language import ENGLISH, LANGUAGES, language_of
+from index.ranking.answerability import FEATURES, Model, path_for
 from index.service import QAService
 from index.settings import Settings
 from measure.evaluate import Question, is_hit, load_questions
@@ -47,6 +48,7 @@ class Sample:
     evidence: tuple[float, ...]
     answerable: bool
     right: bool
+    language: str = ENGLISH  # the question's: each language has its own model
 
 
 def tuning_sets() -> list[tuple[str, Path, list[Question]]]:
@@ -55,6 +57,19 @@ def tuning_sets() -> list[tuple[str, Path, list[Question]]]:
         ("seed", REPO / "seeds", load_questions(REPO / "eval/dev.jsonl") + load_questions(REPO / "eval/article-tune.jsonl")),
         ("newsroom", REPO / "eval/newsroom/docs", load_questions(REPO / "eval/newsroom/tune.jsonl")),
         ("squad-multi", REPO / "eval/squad-multi/corpus", load_questions(REPO / "eval/squad-multi/tune.jsonl")),
+        # Korean questions about the English article, and about the Korean one beside it (eval/korean/README.md).
+        (
+            "korean-en-article",
+            REPO / "seeds",
+            load_questions(REPO / "eval/korean/shared-en-article.jsonl")
+            + load_questions(REPO / "eval/korean/en-article-tune.jsonl"),
+        ),
+        (
+            "korean-ko-article",
+            REPO / "eval/korean/docs",
+            load_questions(REPO / "eval/korean/shared-ko-article.jsonl")
+            + load_questions(REPO / "eval/korean/ko-article-tune.jsonl"),
+        ),
     ]
 
 
@@ -63,9 +78,10 @@ def collect(settings: Settings, name: str, corpus: Path, questions: list[Questio
     # The evidence does not depend on the model in use: a neutral one, so a missing or stale model is no obstacle.
     neutral = scratch / "neutral-model.json"
     zeros = [0.0] * len(FEATURES)
-    neutral.write_text(
-        json.dumps({"features": FEATURES, "mean": zeros, "std": [1.0] * len(FEATURES), "weights": zeros, "bias": 0.0})
-    )
+    for language in LANGUAGES:
+        path_for(neutral, language).write_text(
+            json.dumps({"features": FEATURES, "mean": zeros, "std": [1.0] * len(FEATURES), "weights": zeros, "bias": 0.0})
+        )
     local = settings.model_copy(
         update={"seeds_dir": corpus, "index_dir": scratch / f"index-{name}", "answerability_model": neutral}
     )
@@ -78,7 +94,7 @@ def collect(settings: Settings, name: str, corpus: Path, questions: list[Questio
         for number, (item, ranked) in enumerate(zip(questions[begin : begin + 256], ranked_batch, strict=True), start=begin):
             for row, evidence in zip(ranked.rows[:HITS], ranked.evidence[:HITS], strict=True):
                 right = bool(item.answers) and is_hit(service.data.sentences[row].text, item)
-                samples.append(Sample(name, number, evidence, bool(item.answers), right))
+                samples.append(Sample(name, number, evidence, bool(item.answers), right, language_of(item.question)))
     return samples
 
 
@@ -151,8 +167,9 @@ def calibrate(
     output: Path,
     extra: Sequence[tuple[Path, Path]] = (),
     notify: Callable[[str], None] = lambda message: None,
-) -> dict[str, object]:
-    """Fit on every tuning set (and `extra` (questions file, articles folder) pairs) and write the model."""
+) -> dict[str, dict[str, object]]:
+    """Fit on every tuning set (and `extra` (questions file, articles folder) pairs) and write one model per
+    language: English to `output`, Korean beside it (`answerability.path_for`)."""
     scratch = Path(tempfile.mkdtemp(prefix="eventbot-calibrate-"))
     try:
         sets = tuning_sets()
@@ -163,6 +180,18 @@ def calibrate(
             samples += collect(settings, name, corpus, questions, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    models = {}
+    for language in LANGUAGES:
+        mine = [s for s in samples if s.language == language]
+        if not mine:
+            continue
+        models[language] = model = fit_language(mine)
+        path_for(output, language).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    return models
+
+
+def fit_language(samples: list[Sample]) -> dict[str, object]:
+    """The model for one language's questions: the floor, the fit above it, the threshold, the tuning figures."""
     floor = similarity_floor(samples)
     model = fit([s for s in samples if s.evidence[0] >= floor])
     model["min_similarity"] = floor
@@ -174,5 +203,4 @@ def calibrate(
         name: dict(zip(("declined", "wrongly_declined"), rates(best, name, model["threshold"]), strict=True))  # type: ignore[arg-type]
         for name in sorted({s.corpus for s in samples})
     }
-    output.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     return model

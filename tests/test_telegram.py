@@ -24,13 +24,15 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.telegram import APOLOGY, _retryable, addressed_question
+from bot.messages import say
+from bot.telegram import _retryable, addressed_question
 from index.service import sources
 from index.settings import Settings
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
 from tests.helpers import AIR_SHOW, BAD_INPUTS, CITATION, HYATT
 from tests.telegram_double import BOT, callback_update, html_problem, inline_update, sticker_update, text_update
 
+APOLOGY = say("apology", "en")
 ADMIN = 42
 RATE_LIMIT = 6
 # Chats and users the tests use; everything else is outside ALLOWED_CHAT_IDS.

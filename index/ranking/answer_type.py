@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from index.language import has_hangul
+
 _NUMBER = (
     r"(?<![\w-])\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"dozens?|hundreds?|thousands?|millions?|billions?|trillions?|single|half)\b"
@@ -91,12 +93,40 @@ def _new_name(name: str, question: str) -> bool:
     return not (name.isupper() and name in initials)
 
 
+# Korean question words, and what a sentence (Korean or English) answering them holds.
+_KO_WHEN = re.compile(r"언제|무슨\s*요일|몇\s*(년|월|일|시)|며칠|날짜")
+_KO_COUNT = re.compile(r"몇|얼마|규모|금액|액수")
+_KO_WHO = re.compile(r"누구|누가|누군|어느\s*(회사|기업|업체)|어떤\s*(회사|기업|업체)")
+_KO_WHERE = re.compile(r"어디|어느\s*(곳|장소|나라|도시)")
+_KO_DATE = re.compile(rf"\d+\s*(년|월|일|시)|[월화수목금토일]요일|이날|오늘|어제|\b({_MONTH}|{_DAY}|1[5-9]\d\d|20\d\d)\b", re.I)
+_KO_NUMBER = re.compile(r"\d|[일이삼사오육칠팔구십백천만억조]+\s*(명|개|대|척|원|달러|조|억|위)")
+_KO_PLACE = re.compile(r"[가-힣A-Za-z]+(에서|에)\b|\b(?:in|at|on|near)\s+(?:the\s+)?[A-Z]")
+
+
+def _korean_kind(question: str, sentence: str) -> tuple[bool, bool] | None:
+    """The same check for a Korean question (the sentence may be Korean or English); None when it asks no kind."""
+    if _KO_WHEN.search(question):
+        return True, bool(_KO_DATE.search(sentence))
+    if _KO_COUNT.search(question):
+        return True, bool(_KO_NUMBER.search(sentence))
+    if _KO_WHO.search(question):
+        # A name the question does not give: an English capitalised name, or a Korean name with a title.
+        english = any(_new_name(name, question) for name in _NAME.findall(sentence))
+        return True, english or bool(re.search(r"[가-힣]{2,4}\s*(대변인|장관|대통령|사장|회장|대표|의원)", sentence))
+    if _KO_WHERE.search(question):
+        return True, bool(_KO_PLACE.search(sentence))
+    return None
+
+
 def answers_kind(question: str, sentence: str) -> tuple[bool, bool]:
     """Whether the question asks for a recognisable kind of answer, and whether the sentence holds one.
 
     Finer than `expected_type`: "how many X" wants a number next to X (not any number), "who" a name the
     question does not already give, "where" a place introduced by in/at/on; the rest as `expected_type`.
+    Korean questions by their question words (누구, 어디, 언제, 몇, 얼마).
     """
+    if has_hangul(question):
+        return _korean_kind(question, sentence) or (False, False)
     if (counted := _HOW_MANY.search(question)) is not None:
         after = [w.lower() for w in _WORDS.findall(question[counted.start(1) :])[:6]]
         things = tuple(w[:5] for w in after if w not in _NOT_COUNTED)[:2] or ("\x00",)

@@ -35,6 +35,12 @@ FEATURES = (
 SHIPPED = Path(__file__).with_name("answerability.json")
 
 
+def path_for(path: Path, language: str) -> Path:
+    """The file of the model for questions in `language`: `answerability.json` for English, and beside it
+    `answerability-ko.json` for Korean (`eventbot calibrate` writes both)."""
+    return path if language == "en" else path.with_name(f"{path.stem}-{language}{path.suffix}")
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
     """Standardisation, weights, the decision threshold the fit chose, and the similarity floor.

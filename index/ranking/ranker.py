@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.language import ENGLISH, KOREAN, has_hangul, language_of
+from index.multilingual import stretch
 from index.ranking import duplicates, features
 from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
 from index.ranking.answerability import Model
@@ -38,6 +40,9 @@ TYPE_CHECKED = 50
 # A how-much or how-many question is ranked this deep (at least), so that figures other articles give can be
 # shown beside the best one (`conflicts`), though they rank below the top_k.
 FIGURE_POOL = 8
+# In a corpus with articles in both languages, a sentence in the question's language gets this much more:
+# an article published in Korean and in English is quoted in the reader's language.
+W_LANGUAGE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +58,14 @@ class Ranked:
 class Ranker:
     """Ranks over one loaded index (immutable, so safe to share between threads)."""
 
-    def __init__(self, data: IndexData, model: Model) -> None:
+    def __init__(self, data: IndexData, models: dict[str, Model], multilingual_model: str = "") -> None:
+        """`models`: the answerability model for questions in each language (ENGLISH, KOREAN); `multilingual_model`
+        the name of the multilingual embedder that made the index's second vectors and the question's."""
         self.data = data
-        self.model = model
+        self.models = models
+        self.multilingual_model = multilingual_model
+        self._korean_row = np.array([has_hangul(s.text) for s in data.sentences], dtype=bool)
+        self.has_korean = bool(self._korean_row.any())
         self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
         numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
         self._document_of_row = np.array([numbers[s.doc_id] for s in data.sentences], dtype=np.int32)
@@ -69,8 +79,16 @@ class Ranker:
             for row, score, conf in zip(ranked.rows, ranked.scores, ranked.confidences, strict=True)
         )
 
-    def rank(self, questions: Sequence[str], vectors: np.ndarray, top_k: int) -> list[Ranked]:
-        """For each question (text and vector), the top_k distinct sentences (FIGURE_POOL for a how-much question)."""
+    def needs_multilingual(self, question: str) -> bool:
+        """Whether ranking this question needs its multilingual vector: a Korean question, or Korean articles."""
+        return self.has_korean or has_hangul(question)
+
+    def rank(
+        self, questions: Sequence[str], vectors: np.ndarray, top_k: int, second: Sequence[np.ndarray | None] | None = None
+    ) -> list[Ranked]:
+        """For each question (text and vector), the top_k distinct sentences (FIGURE_POOL for a how-much question).
+
+        `second[i]` is question i's multilingual vector where `needs_multilingual` says so (else None)."""
         total = len(self.data.sentences)
         if total == 0:
             return [Ranked((), (), ()) for _ in questions]
@@ -78,8 +96,9 @@ class Ranker:
         dense_rows = None
         if total > EXACT_LIMIT:
             _, dense_rows = self.data.ann.search(vectors, min(total, CANDIDATES))
+        second = second if second is not None else [None] * len(questions)
         return [
-            self._one(question, vector, None if dense_rows is None else dense_rows[i], top_k)
+            self._one(question, vector, second[i], None if dense_rows is None else dense_rows[i], top_k)
             for i, (question, vector) in enumerate(zip(questions, vectors, strict=True))
         ]
 
@@ -92,23 +111,35 @@ class Ranker:
         pools.append(np.argpartition(-lexical, CANDIDATES)[:CANDIDATES])
         return np.unique(np.concatenate(pools))
 
-    def _one(self, question: str, q: np.ndarray, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
+    def _one(self, question: str, q: np.ndarray, q2: np.ndarray | None, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
         if asks_for_figure(question):
             top_k = max(top_k, FIGURE_POOL)
         data, shard = self.data, self.data.shard
+        language = language_of(question)
         tokens = tokenize([question])[0]
         lexical, lexical_paragraph = data.lexical.scores(tokens)
         rows = self._candidates(dense_rows, lexical)
         dense = shard.vectors[rows] @ q
         clause = shard.clauses.best(rows, q, dense)
+        around = shard.paragraphs.similarity(rows, q)
+        if q2 is not None:
+            # The multilingual model for a Korean question, and for Korean sentences whatever the question.
+            second = shard.multilingual
+            use = np.ones(len(rows), dtype=bool) if language == KOREAN else self._korean_row[rows]
+            sentence2 = stretch(second.sentences[rows] @ q2, self.multilingual_model)
+            dense = np.where(use, sentence2, dense)
+            clause = np.where(use, sentence2, clause)
+            around = np.where(use, stretch(second.paragraphs.similarity(rows, q2), self.multilingual_model), around)
         fused = (
             W_SENTENCE * dense
             + W_CLAUSE * clause
-            + W_PARAGRAPH * shard.paragraphs.similarity(rows, q)
+            + W_PARAGRAPH * around
             + W_BM25 * _unit(lexical)[rows]
             + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
             + W_RECENCY * self._recency[rows]
         )
+        if self.has_korean:
+            fused = fused + W_LANGUAGE * (self._korean_row[rows] == (language == KOREAN))
         if expected_type(question) is not None or answers_kind(question, "")[0]:
             # Only the leaders can change places over a bonus this small; checking them is enough.
             leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]
@@ -118,7 +149,7 @@ class Ranker:
         places = duplicates.distinct(rows[order].tolist(), data.sentences, shard.vectors, top_k)
         positions = [int(order[place]) for place in places]
         similarity = np.maximum(dense, clause)
-        paragraph = shard.paragraphs.similarity(rows[positions], q) if positions else np.zeros(0)
+        paragraph = around[positions] if positions else np.zeros(0)
         unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
         unseen = features.unseen(data.lexical, tokens)
 
@@ -137,9 +168,12 @@ class Ranker:
         return Ranked(
             rows=tuple(int(rows[p]) for p in positions),
             scores=tuple(float(fused[p]) for p in positions),
-            confidences=tuple(self.model.probabilities(np.array(rows_evidence)).tolist()) if rows_evidence else (),
+            confidences=tuple(self._model(language).probabilities(np.array(rows_evidence)).tolist()) if rows_evidence else (),
             evidence=rows_evidence,
         )
+
+    def _model(self, language: str) -> Model:
+        return self.models.get(language) or self.models[ENGLISH]
 
 
 def _recency(data: IndexData) -> np.ndarray:

@@ -11,6 +11,7 @@ dies half way leaves the previous index whole. A build folder holds:
 | `paragraphs.npz` | `paragraphs.ParagraphVectors` |
 | `clauses.npz` | `clauses.ClauseVectors` |
 | `bm25_sentences/`, `bm25_paragraphs/`, `words.json` | `lexical.Lexical` |
+| `multilingual.npz` | `multilingual.MultilingualVectors`: the multilingual model's sentence and paragraph vectors |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from index.store.catalog import FORMAT_VERSION, Manifest
 from index.store.clauses import ClauseVectors
 from index.store.files import fsync_dir, reading, stack_rows, write_bytes
 from index.store.lexical import Lexical
+from index.store.multilingual import MultilingualVectors
 from index.store.paragraphs import ParagraphVectors
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "IndexData",
     "Lexical",
     "Manifest",
+    "MultilingualVectors",
     "ParagraphVectors",
     "Shard",
     "build_lock",
@@ -67,11 +70,16 @@ class Shard:
     vectors: np.ndarray
     paragraphs: ParagraphVectors
     clauses: ClauseVectors
+    multilingual: MultilingualVectors
 
     def take(self, rows: Sequence[int]) -> Shard:
         """Some rows (one document's, in order) as a shard of their own."""
         return Shard(
-            tuple(self.sentences[i] for i in rows), self.vectors[list(rows)], self.paragraphs.take(rows), self.clauses.take(rows)
+            tuple(self.sentences[i] for i in rows),
+            self.vectors[list(rows)],
+            self.paragraphs.take(rows),
+            self.clauses.take(rows),
+            self.multilingual.take(rows),
         )
 
     @staticmethod
@@ -82,6 +90,9 @@ class Shard:
             stack_rows([shard.vectors for shard in shards], dimension),
             ParagraphVectors.concat([shard.paragraphs for shard in shards], dimension),
             ClauseVectors.concat([shard.clauses for shard in shards], dimension),
+            MultilingualVectors.concat(
+                [shard.multilingual for shard in shards], shards[0].multilingual.sentences.shape[1] if shards else dimension
+            ),
         )
 
 
@@ -168,6 +179,7 @@ def _load(folder: Path, *, model: str, dimension: int | None) -> IndexData:
         dense.load_vectors(folder),
         ParagraphVectors.load(folder),
         ClauseVectors.load(folder),
+        MultilingualVectors.load(folder),
     )
     ann = dense.load_ann(folder)
     lexical = Lexical.load(folder)
@@ -179,6 +191,7 @@ def _load(folder: Path, *, model: str, dimension: int | None) -> IndexData:
         "BM25": lexical.size,
         "paragraphs": len(shard.paragraphs),
         "clauses": len(shard.clauses),
+        "multilingual": len(shard.multilingual),
     }
     if len(set(counts.values())) != 1:
         found = ", ".join(f"{name} {count}" for name, count in counts.items())
@@ -244,6 +257,7 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
         dense.save(staging, data.shard.vectors, data.ann)
         data.shard.paragraphs.save(staging)
         data.shard.clauses.save(staging)
+        data.shard.multilingual.save(staging)
         data.lexical.save(staging)
         final = builds / name
         os.replace(staging, final)

@@ -1,4 +1,5 @@
-"""The lexical side of the index: BM25 (bm25s) with Snowball stemming and English stop words.
+"""The lexical side of the index: BM25 (bm25s) with Snowball stemming and English stop words; Korean text by
+its content morphemes (`index/korean.py`).
 
 Two BM25 models over the same rows: one over each sentence, one over the sentence's paragraph (so a
 question's words found next to a sentence still count for it). Both are rebuilt from the stored text at
@@ -18,6 +19,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from index.language import has_hangul
 from index.store.files import reading
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ def stopwords() -> frozenset[str]:
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
+_HANGUL_RUN = re.compile(r"[\w'’-]*[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f][\w'’-]*")
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -49,7 +52,20 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """
     stop = stopwords()
     stem = _stemmer().stemWords
-    return [stem([t for t in _TOKEN.findall(text.lower()) if t not in stop]) for text in texts]
+    return [
+        _korean_tokens(text) if has_hangul(text) else stem([t for t in _TOKEN.findall(text.lower()) if t not in stop])
+        for text in texts
+    ]
+
+
+def _korean_tokens(text: str) -> list[str]:
+    """Korean (or mixed) text: content morphemes (Kiwi), so "행사는" and "행사에서" both give "행사"; the Latin
+    words and numbers among them go the English way, so "LIG Nex1 tanks" matches an English article."""
+    from index import korean
+
+    latin = _HANGUL_RUN.sub(" ", text)
+    english = tokenize([latin])[0] if latin.strip() else []
+    return [form.lower() for form, tag in korean.morphemes(text) if tag not in ("SL", "SN")] + english
 
 
 class Lexical:

@@ -1,0 +1,111 @@
+"""Everything the bot says in its own words, in each language it speaks: one table, one function.
+
+A reader gets Korean when the question is in Korean (any Hangul) or, in Telegram, when their app is set to
+Korean (`language_code` "ko"); English otherwise. Article text is always quoted as written. To add a
+language, add its column to every entry of MESSAGES and its code to index.language.LANGUAGES.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.language import ENGLISH, KOREAN, language_of
+from index.ranking import conflicts
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "decline": {ENGLISH: "The articles do not answer that.", KOREAN: "기사에는 그 질문에 대한 답이 없습니다."},
+    "decline_hint": {
+        ENGLISH: "Try rephrasing, or see which articles I know with /sources.",
+        KOREAN: "질문을 바꿔 보시거나, /sources 로 제가 아는 기사를 확인해 보세요.",
+    },
+    "closest": {
+        ENGLISH: "The articles don't say exactly; the closest they come is:",
+        KOREAN: "기사에 정확한 답은 없습니다. 가장 가까운 내용은 다음과 같습니다:",
+    },
+    "figures_differ": {ENGLISH: conflicts.NOTE, KOREAN: "기사마다 수치가 다릅니다. 최신 기사부터 보여 드립니다."},
+    "question_cut": {
+        ENGLISH: "Your question was {total:,} characters long; only its first {kept:,} were used.",
+        KOREAN: "질문이 {total:,}자로 길어서 앞의 {kept:,}자만 사용했습니다.",
+    },
+    "paragraph": {ENGLISH: "paragraph {number}", KOREAN: "{number}번째 문단"},
+    "articles": {ENGLISH: "{count} article{s}", KOREAN: "기사 {count}건"},
+    "more_articles": {ENGLISH: "… and {count} more article{s}", KOREAN: "… 외 {count}건"},
+    "sentences": {ENGLISH: "{count} sentences", KOREAN: "{count}문장"},
+    "text_only": {ENGLISH: "Please send your question as text.", KOREAN: "질문은 글로 보내 주세요."},
+    "not_allowed": {
+        ENGLISH: "Sorry, this bot is not available in this chat.",
+        KOREAN: "죄송합니다. 이 대화방에서는 이 봇을 쓸 수 없습니다.",
+    },
+    "slow_down": {
+        ENGLISH: "You are asking faster than I can answer; please wait a minute and try again.",
+        KOREAN: "질문이 너무 빠릅니다. 1분쯤 기다렸다가 다시 물어봐 주세요.",
+    },
+    "apology": {
+        ENGLISH: "Sorry, something went wrong while answering. Please try again.",
+        KOREAN: "죄송합니다. 답을 찾는 중에 문제가 생겼습니다. 다시 시도해 주세요.",
+    },
+    "not_admin": {ENGLISH: "Sorry, you are not allowed to do that.", KOREAN: "죄송합니다. 그 명령은 관리자만 쓸 수 있습니다."},
+    "unknown_command": {
+        ENGLISH: "I don't know that command. /help lists what I can do.",
+        KOREAN: "모르는 명령입니다. /help 로 쓸 수 있는 명령을 확인하세요.",
+    },
+    "ask_usage": {
+        ENGLISH: "Usage: /ask QUESTION, for example /ask {example}",
+        KOREAN: "사용법: /ask 질문 (예: /ask {example})",
+    },
+    "ask_in_words": {
+        ENGLISH: "Please ask a question in words, for example: {example}",
+        KOREAN: "질문을 글로 적어 주세요. 예: {example}",
+    },
+    "example": {ENGLISH: "Where was K-Defense Day held?", KOREAN: "K-방산의 날 행사는 어디서 열렸나요?"},
+    "start": {
+        ENGLISH: "I answer questions about {articles} ({titles}) by quoting the sentences that answer them, with sources.\n"
+        "Try: <i>{example}</i>  (/help for more)",
+        KOREAN: "{articles}({titles})에 관한 질문에, 답이 되는 문장을 출처와 함께 그대로 인용해 답합니다.\n"
+        "예: <i>{example}</i>  (/help 도움말)",
+    },
+    "help": {
+        ENGLISH: "Ask me a question about the news articles I know, and I reply with the sentences that answer it, "
+        "each with its source (article, date, paragraph). I never make anything up: if the articles do not "
+        "answer, I say so.\n\n"
+        "In a group, use /ask QUESTION, reply to one of my messages, or mention me.\n"
+        "Inline: type @{username} QUESTION in any chat.\n\n"
+        "/sources lists the articles. /help shows this.",
+        KOREAN: "제가 아는 뉴스 기사에 대해 질문하시면, 답이 되는 문장을 출처(기사, 날짜, 문단)와 함께 "
+        "그대로 인용해 드립니다. 지어내지 않습니다. 기사에 답이 없으면 없다고 말씀드립니다.\n\n"
+        "단체 대화방에서는 /ask 질문, 제 메시지에 답장, 또는 저를 언급해 주세요.\n"
+        "인라인: 아무 대화방에서나 @{username} 질문 을 입력하세요.\n\n"
+        "/sources 는 기사 목록, /help 는 이 도움말입니다.",
+    },
+    "inline_decline_title": {ENGLISH: "The articles do not answer that.", KOREAN: "기사에 답이 없습니다."},
+    "inline_decline_description": {ENGLISH: "Try rephrasing the question.", KOREAN: "질문을 바꿔 보세요."},
+    "inline_decline_body": {ENGLISH: "{question}: the articles do not answer that.", KOREAN: "{question}: 기사에 답이 없습니다."},
+}
+
+
+def say(key: str, language: str, **values: object) -> str:
+    """The message `key` in `language` (English when it has no such column), with `values` filled in."""
+    entry = MESSAGES[key]
+    return entry.get(language, entry[ENGLISH]).format(**values)
+
+
+def reader_language(question: str = "", language_code: str | None = None) -> str:
+    """Korean for a Korean question or a reader whose Telegram app is in Korean; English otherwise."""
+    if language_of(question) == KOREAN or (language_code or "").lower().startswith("ko"):
+        return KOREAN
+    return ENGLISH
+
+
+_CUT = re.compile(r"^Your question was ([\d,]+) characters long; only its first ([\d,]+) were used\.$")
+
+
+def note(text: str, language: str) -> str:
+    """An engine note (index/question.py, index/ranking/conflicts.py) in the reader's language."""
+    if language == ENGLISH:
+        return text
+    if text == conflicts.NOTE:
+        return say("figures_differ", language)
+    if (cut := _CUT.match(text)) is not None:
+        total, kept = (int(group.replace(",", "")) for group in cut.groups())
+        return say("question_cut", language, total=total, kept=kept)
+    return text
