@@ -59,9 +59,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "example": {ENGLISH: "Where was K-Defense Day held?", KOREAN: "K-방산의 날 행사는 어디서 열렸나요?"},
     "start": {
-        ENGLISH: "I answer questions about {articles} ({titles}) by quoting the sentences that answer them, with sources.\n"
+        ENGLISH: "I answer questions about {count} news article{s} ({titles}) by quoting the sentences that answer "
+        "them, with sources.\n"
         "Try: <i>{example}</i>  (/help for more)",
-        KOREAN: "{articles}({titles})에 관한 질문에, 답이 되는 문장을 출처와 함께 그대로 인용해 답합니다.\n"
+        KOREAN: "뉴스 기사 {count}건({titles})에 관한 질문에, 답이 되는 문장을 출처와 함께 그대로 인용해 답합니다.\n"
         "예: <i>{example}</i>  (/help 도움말)",
     },
     "help": {

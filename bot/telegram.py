@@ -41,7 +41,7 @@ from telegram.ext import (
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.errors import explain
-from bot.format import answer_html, articles, citation, escape, hit_html, shorten, sources_html
+from bot.format import answer_html, citation, escape, hit_html, shorten, sources_html
 from bot.logs import redact
 from bot.messages import reader_language, say
 from bot.settings import TelegramSettings
@@ -216,7 +216,8 @@ class TelegramFrontEnd:
         text = say(
             "start",
             language,
-            articles=escape(articles(len(docs), language)),
+            count=len(docs),
+            s="s" if len(docs) != 1 else "",
             titles=escape(titles),
             example=escape(say("example", language)),
         )

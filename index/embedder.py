@@ -94,11 +94,17 @@ class SentenceTransformerEmbedder:
 
 def model_identity(settings: Settings) -> str:
     """What the index is stamped with: vectors of another identity cannot be compared with this embedder's."""
-    if settings.embedding_backend == "hashing":
+    hashing = settings.embedding_backend == "hashing"
+    if hashing:
         from index.hashing import MODEL_NAME
 
-        return MODEL_NAME
-    return settings.embedding_model
+        identity = MODEL_NAME
+    else:
+        identity = settings.embedding_model
+    # The multilingual vectors are part of the index too: a mixed pair (tests) is stamped as such.
+    if settings.multilingual_is_hashing() != hashing:
+        identity += " + " + ("hashing" if settings.multilingual_is_hashing() else "multilingual-e5-small")
+    return identity
 
 
 def load_embedder(settings: Settings) -> Embedder:

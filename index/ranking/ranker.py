@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.language import ENGLISH, KOREAN, has_hangul, language_of
+from index.language import ENGLISH, KOREAN, has_hangul, language_of, model_key
 from index.multilingual import stretch
 from index.ranking import duplicates, features
 from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
@@ -156,8 +156,9 @@ class Ranker:
         def evidence(i: int, position: int) -> tuple[float, ...]:
             row = int(rows[position])
             found = features.coverage(data.lexical, tokens, self._document_of_row, int(self._document_of_row[row]))
-            in_sentence, lacking = features.weighted_coverage(data.lexical, tokens, row)
-            in_paragraph, _ = features.weighted_coverage(data.lexical, tokens, row, paragraph=True)
+            korean = language == KOREAN
+            in_sentence, lacking = features.weighted_coverage(data.lexical, tokens, row, unseen_count=korean)
+            in_paragraph, _ = features.weighted_coverage(data.lexical, tokens, row, paragraph=True, unseen_count=korean)
             kind, held = answers_kind(question, data.sentences[row].text)
             return (
                 float(similarity[position]), float(paragraph[i]), unknown, unseen, found,
@@ -168,12 +169,15 @@ class Ranker:
         return Ranked(
             rows=tuple(int(rows[p]) for p in positions),
             scores=tuple(float(fused[p]) for p in positions),
-            confidences=tuple(self._model(language).probabilities(np.array(rows_evidence)).tolist()) if rows_evidence else (),
+            confidences=tuple(
+                float(self._model(model_key(language, bool(self._korean_row[rows[p]]))).probabilities(np.array([e]))[0])
+                for p, e in zip(positions, rows_evidence, strict=True)
+            ),
             evidence=rows_evidence,
         )
 
-    def _model(self, language: str) -> Model:
-        return self.models.get(language) or self.models[ENGLISH]
+    def _model(self, key: str) -> Model:
+        return self.models.get(key) or self.models.get(key.split("-")[0]) or self.models[ENGLISH]
 
 
 def _recency(data: IndexData) -> np.ndarray:

