@@ -23,7 +23,8 @@ _lock = threading.Lock()
 def _kiwi() -> Any:
     from kiwipiepy import Kiwi
 
-    return Kiwi()
+    # No typo-correction or multi-word dictionaries: news text needs neither, and they cost about 200 MB.
+    return Kiwi(num_workers=0, load_typo_dict=False, load_multi_dict=False)
 
 
 def _analyser() -> Any:

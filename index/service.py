@@ -13,7 +13,7 @@ from index import store
 from index.builder import update_index
 from index.embedder import Embedder, load_embedder, model_identity
 from index.errors import IndexDamagedError, SettingsError
-from index.language import ENGLISH, LANGUAGES, MODEL_KEYS, language_of
+from index.language import ENGLISH, KOREAN, LANGUAGES, MODEL_KEYS, language_of
 from index.multilingual import load_multilingual
 from index.question import clean_question
 from index.ranking import Ranked, Ranker, answerability, decide
@@ -123,7 +123,12 @@ class QAService:
         if wanted:
             for i, vector in zip(wanted, self.multilingual.queries([texts[i] for i in wanted]), strict=True):
                 second[i] = vector
-        return ranker.rank(texts, self.embedder.encode(texts), top_k, second)
+        # A Korean question is ranked on its multilingual vector alone: the English model is not asked.
+        english = [i for i, text in enumerate(texts) if language_of(text) != KOREAN]
+        vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        if english:
+            vectors[english] = self.embedder.encode([texts[i] for i in english])
+        return ranker.rank(texts, vectors, top_k, second)
 
     def answer(self, question: str, top_k: int | None = None) -> Answer:
         """Answer one question."""
