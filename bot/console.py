@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -9,6 +10,7 @@ from typing import TextIO
 from bot.format import answer_text, sources_text
 from index.errors import BadQuestionError
 from index.service import QAService
+from index.watch import Watcher
 
 HELP = """Type a question about the articles and press Enter.
 Commands:
@@ -20,8 +22,21 @@ Commands:
 def run_console(
     service: QAService, stdin: TextIO | None = None, stdout: TextIO | None = None, *, history: Path | None = None
 ) -> int:
-    """Answer questions until /quit or end of input; interactive only when both ends are terminals."""
+    """Answer questions until /quit or end of input; interactive only when both ends are terminals.
+
+    With WATCH (the default), changes to the articles are picked up while it runs; an interactive console says
+    so before the next answer."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    notices: queue.SimpleQueue[str] = queue.SimpleQueue()
+    watcher = Watcher(service, lambda update: notices.put(update.message)).start() if service.settings.watch else None
+    try:
+        return _loop(service, stdin, stdout, history, notices if stdin.isatty() and stdout.isatty() else None)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+
+
+def _loop(service: QAService, stdin: TextIO, stdout: TextIO, history: Path | None, notices: queue.SimpleQueue[str] | None) -> int:
     interactive = stdin.isatty() and stdout.isatty()
     if interactive:
         if history is not None:
@@ -43,6 +58,8 @@ def run_console(
             continue
         if not interactive and line == "":
             return 0
+        while notices is not None and not notices.empty():
+            print(f"({notices.get()})", file=stdout)
         reply = respond(service, line)
         if reply is None:
             return 0

@@ -49,6 +49,8 @@ from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError, Fix
 from index.language import ENGLISH
 from index.service import QAService
+from index.watch import Update as ContentUpdate
+from index.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ class TelegramFrontEnd:
         self.batcher = AnswerBatcher(service, wait_ms=service.settings.batch_wait_ms)
         self.rate = RateLimiter(settings.rate_limit_per_minute)
         self._refused_chats: set[int] = set()
+        self._watcher: Watcher | None = None
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class TelegramFrontEnd:
             .pool_timeout(timeout)
             .get_updates_read_timeout(timeout + 20)
             .post_init(self._post_init)
+            .post_shutdown(self._post_shutdown)
             .build()
         )
         new = filters.UpdateType.MESSAGE  # edited messages are deliberately ignored
@@ -182,6 +186,20 @@ class TelegramFrontEnd:
             len(data.manifest.documents),
             data.manifest.sentence_count,
         )
+        if self.service.settings.watch:
+            loop = asyncio.get_running_loop()
+
+            def on_update(update: ContentUpdate) -> None:
+                # From the watcher's thread: a failed update is told to the admins, on the bot's event loop.
+                if not update.ok:
+                    for admin in self.settings.admin_user_ids:
+                        asyncio.run_coroutine_threadsafe(_best_effort(send(app.bot, admin, escape(update.message))), loop)
+
+            self._watcher = Watcher(self.service, on_update).start()
+
+    async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        if self._watcher is not None:
+            await asyncio.to_thread(self._watcher.stop)
 
     # --- gate: allowed chats ----------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
     index_type: str = "auto"
     batch_wait_ms: float = Field(default=3.0, ge=0.0, le=1000.0)
+    # A running bot or console watches SEEDS_DIR and updates the index by itself (index/watch.py).
+    watch: bool = True
 
     @field_validator("seeds_dir", "index_dir", "model_cache_dir", "answerability_model", mode="before")
     @classmethod

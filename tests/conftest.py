@@ -20,6 +20,8 @@ SETTING_NAMES = (
     "MODEL_CACHE_DIR",
     "TOP_K",
     "DECLINE_THRESHOLD",
+    "WATCH",
+    "MULTILINGUAL_BACKEND",
     "TELEGRAM_BOT_TOKEN",
     "LOG_FILE",
     "LOG_LEVEL",
@@ -34,6 +36,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EMBEDDING_BACKEND", "hashing")
     monkeypatch.setenv("DECLINE_THRESHOLD", HASHING_THRESHOLD)
+    monkeypatch.setenv("WATCH", "false")  # tests of live updates turn it on
 
 
 @pytest.fixture
