@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build or update the index from SEEDS_DIR")
     p.set_defaults(handler=cmd_build)
 
+    p = sub.add_parser("add", help="fetch a web page, save it in SEEDS_DIR as an article, and update the index")
+    p.add_argument("url", help="the article's address (http:// or https://)")
+    p.set_defaults(handler=cmd_add)
+
     p = sub.add_parser("ask", help="answer questions (arguments, or one per line on standard input)")
     p.add_argument("question", nargs="*", help="the question; omit to read questions from standard input")
     p.add_argument("--top-k", type=_positive, default=None, metavar="N", help="how many sentences to return (default TOP_K)")
@@ -179,6 +183,15 @@ def cmd_build(config: Config, args: argparse.Namespace) -> int:
     report = update_index(settings, lambda: load_embedder(settings), _notify, repair=True, progress=sys.stderr.isatty())
     assert report is not None  # a repairing build always reports
     print(report.summary())
+    return 0
+
+
+def cmd_add(config: Config, args: argparse.Namespace) -> int:
+    """Fetch a page into SEEDS_DIR, update the index, and confirm with the article's title, date and size."""
+    from index.fetch import add_article
+
+    saved, info = add_article(config.engine, args.url, lambda: load_embedder(config.engine), _notify)
+    print(f"Added: {info.title} ({info.date or 'undated'}, {info.sentence_count} sentences) as {saved.path}")
     return 0
 
 

@@ -8,7 +8,7 @@ from index.errors import BadQuestionError, EventBotError, Fix
 _CLI_FIX = {
     Fix.BUILD: "run `eventbot build` to build it",
     Fix.REBUILD: "run `eventbot build` to rebuild it",
-    Fix.ADD_ARTICLES: "add articles (.txt or .md) to it and run `eventbot build`",
+    Fix.ADD_ARTICLES: "add articles (.txt, .md or .html) to it, or `eventbot add URL`",
     Fix.SETTING: "",  # the problem already names the setting and the value it wants
     Fix.ASK_AGAIN: "",
 }

@@ -30,6 +30,8 @@ def citation(hit: Hit, number: int, language: str = ENGLISH) -> str:
     if hit.document.date:
         parts.append(hit.document.date)
     parts.append(say("paragraph", language, number=hit.sentence.paragraph))
+    if hit.document.url:
+        parts.append(hit.document.url)
     return f"[{number}] " + ", ".join(parts)
 
 
@@ -81,6 +83,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
                 "title": hit.document.title,
                 "date": hit.document.date,
                 "source": hit.document.source,
+                "url": hit.document.url,
                 "paragraph": hit.sentence.paragraph,
                 "sentence": hit.sentence.sentence,
             }
@@ -143,7 +146,14 @@ def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT, language: str =
 
 
 def _citation_html(hit: Hit, number: int, language: str = ENGLISH) -> str:
-    return f"<i>{escape(shorten(citation(hit, number, language), 300))}</i>"
+    """The citation in italics; with a known URL, the title links to the article (the URL itself not repeated)."""
+    document = hit.document
+    if not document.url:
+        return f"<i>{escape(shorten(citation(hit, number, language), 300))}</i>"
+    rest = [document.date] if document.date else []
+    rest.append(say("paragraph", language, number=hit.sentence.paragraph))
+    link = f'<a href="{html.escape(document.url, quote=True)}">{escape(shorten(document.title, 200))}</a>'
+    return f"<i>[{number}] {link}, {escape(', '.join(rest))}</i>"
 
 
 def escape(text: str) -> str:

@@ -170,7 +170,17 @@ def _build(
     lexical_text = [splitter.with_antecedent(s.text, _previous(sentences, i)) or s.text for i, s in enumerate(sentences)]
     lexical = Lexical.build(lexical_text, [paragraph_text[(s.doc_id, s.paragraph)] for s in sentences])
     infos = [
-        DocumentInfo(doc.doc_id, doc.title, doc.date, doc.source, doc.content_hash, len(shards[doc.doc_id].sentences))
+        DocumentInfo(
+            doc.doc_id,
+            doc.title,
+            doc.date,
+            doc.source,
+            doc.content_hash,
+            len(shards[doc.doc_id].sentences),
+            doc.url,
+            doc.outlet,
+            doc.byline,
+        )
         for doc in plan.documents
     ]
     index_type = choose_index_type(settings, len(sentences))

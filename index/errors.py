@@ -71,3 +71,7 @@ class BadQuestionError(EventBotError):
     """The question is empty or blank."""
 
     default_fix = Fix.ASK_AGAIN
+
+
+class FetchError(EventBotError):
+    """A web page could not be added: unreachable, refused, too big, not HTML, or no article in it."""

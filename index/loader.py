@@ -15,7 +15,9 @@ from index.records import Document
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+# Front matter at the top of a .md or .txt file: `---`, `key: value` lines, `---`.
+_FRONT_KEYS = {"title", "date", "url", "source", "outlet", "publication", "byline", "author"}
 # Bigger files are almost certainly not news articles, and would take hours to embed.
 MAX_FILE_BYTES = 5_000_000
 
@@ -96,22 +98,63 @@ def read_document(path: Path, seeds_dir: Path) -> tuple[Document, list[str]]:
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
     doc_id = path.relative_to(seeds_dir).with_suffix("").as_posix()
-    if path.suffix.lower() == ".md":
-        title, date, paragraphs, notes = _parse_markdown(text)
+    meta: dict[str, str] = {}
+    if path.suffix.lower() in (".html", ".htm"):
+        from index.webpage import parse_html
+
+        page = parse_html(text)
+        notes: list[str] = []
+        title, date, paragraphs = page.title, page.date, list(page.paragraphs)
+        meta = {key: value for key, value in (("url", page.url), ("outlet", page.outlet), ("byline", page.byline)) if value}
     else:
-        title, date, paragraphs, notes = _parse_text(text)
+        meta, text = front_matter(text)
+        if path.suffix.lower() == ".md":
+            title, date, paragraphs, notes = _parse_markdown(text)
+        else:
+            title, date, paragraphs, notes = _parse_text(text)
+        title, date = meta.get("title") or title, meta.get("date") or date
     name_date, name_title = _from_file_name(path)
     if not paragraphs:
-        raise ValueError("no paragraphs (empty file)")
+        web = path.suffix.lower() in (".html", ".htm")
+        raise ValueError("no article text found in the page" if web else "no paragraphs (empty file)")
     document = Document(
         doc_id=doc_id,
-        title=title or name_title,
+        title=_clean(title) if title else name_title,
         date=date or name_date,
         source=str(path),
         paragraphs=tuple(paragraphs),
         content_hash=hashlib.sha256(raw).hexdigest(),
+        url=meta.get("url"),
+        outlet=meta.get("outlet"),
+        byline=meta.get("byline"),
     )
     return document, notes
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """`---` / `key: value` lines / `---` at the top: (title, date, url, outlet, byline), and the text after it.
+
+    `source` is another name for `url`, `publication` for `outlet` and `author` for `byline`; a date must be
+    YYYY-MM-DD. Anything else in the block is ignored, and a file without the block is returned whole."""
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    try:
+        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
+    except StopIteration:
+        return {}, text
+    meta: dict[str, str] = {}
+    aliases = {"source": "url", "publication": "outlet", "author": "byline"}
+    for line in lines[1:end]:
+        key, _, value = line.partition(":")
+        key, value = key.strip().lower(), _clean(value).strip("\"'")
+        if key in _FRONT_KEYS and value:
+            meta[aliases.get(key, key)] = value
+    if "date" in meta and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", meta["date"]):
+        del meta["date"]
+    if "url" in meta and not re.match(r"https?://", meta["url"]):
+        del meta["url"]
+    return meta, "\n".join(lines[end + 1 :])
 
 
 def _read_article_bytes(path: Path, seeds_dir: Path) -> bytes:
@@ -221,5 +264,25 @@ def _from_file_name(path: Path) -> tuple[str | None, str]:
     if found := _NAME_DATE.match(stem):
         date, stem = found.group(1), found.group(2) or stem
     words = stem.replace("_", " ").replace("-", " ").split()
-    title = " ".join(words) if words else path.stem
-    return date, title[:1].upper() + title[1:]
+    return date, title_case(words) if words else path.stem
+
+
+# File-name words that are acronyms in a headline, and the small words a headline keeps lower-case.
+_ACRONYMS = frozenset({"us", "uk", "un", "eu", "nato", "ai", "mro", "dapa", "kai", "lig", "usns", "rok", "dprk", "ir", "r&d"})
+_SMALL = frozenset({"a", "an", "the", "of", "in", "on", "for", "and", "or", "to", "at", "by", "with", "from", "as", "vs"})
+
+
+def title_case(words: list[str]) -> str:
+    """A headline from file-name words: "hanwha ocean us navy repair" -> "Hanwha Ocean US Navy Repair"."""
+    out = []
+    for i, word in enumerate(words):
+        lower = word.lower()
+        if lower in _ACRONYMS or any(ch.isdigit() for ch in word):
+            out.append(word.upper())
+        elif i > 0 and lower in _SMALL:
+            out.append(lower)
+        elif word[:1].islower():
+            out.append(word[:1].upper() + word[1:])
+        else:
+            out.append(word)
+    return " ".join(out)

@@ -15,6 +15,9 @@ class Document:
     source: str
     paragraphs: tuple[str, ...]
     content_hash: str
+    url: str | None = None  # where the article was published, when known
+    outlet: str | None = None
+    byline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,9 @@ class DocumentInfo:
     source: str
     content_hash: str
     sentence_count: int
+    url: str | None = None
+    outlet: str | None = None
+    byline: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,15 @@ class Prepared:
 
 
 def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
-    """The articles of the index on disk, checked as for answering, without loading the model."""
-    return store.load_index(settings.index_dir, model=model_identity(settings)).manifest.documents
+    """The articles of the index on disk, newest first, checked as for answering, without loading the model."""
+    return newest_first(store.load_index(settings.index_dir, model=model_identity(settings)).manifest.documents)
+
+
+def newest_first(documents: Sequence[DocumentInfo]) -> tuple[DocumentInfo, ...]:
+    """Dated articles newest first (by title within a day), then the undated ones by title."""
+    dated = sorted((d for d in documents if d.date), key=lambda d: d.title.lower())
+    dated.sort(key=lambda d: d.date or "", reverse=True)
+    return (*dated, *sorted((d for d in documents if not d.date), key=lambda d: d.title.lower()))
 
 
 def answerability_model(settings: Settings, language: str = ENGLISH) -> answerability.Model:
@@ -96,8 +103,8 @@ class QAService:
         return self._ranker.data
 
     def sources(self) -> tuple[DocumentInfo, ...]:
-        """Every article in the index, in build order."""
-        return self.data.manifest.documents
+        """Every article in the index, newest first."""
+        return newest_first(self.data.manifest.documents)
 
     def reload(self) -> store.IndexData:
         """Load the index from disk and swap it in; on any fault the old one stays and the error is raised.

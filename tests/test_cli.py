@@ -17,7 +17,7 @@ from index.service import QAService
 from index.settings import Settings
 from tests.helpers import CITATION, HYATT
 
-ANSWER_KEYS = {"text", "score", "confidence", "doc_id", "title", "date", "source", "paragraph", "sentence"}
+ANSWER_KEYS = {"text", "score", "confidence", "doc_id", "title", "date", "source", "url", "paragraph", "sentence"}
 
 
 def run(

@@ -42,7 +42,7 @@ def test_markdown_title_date_and_blank_line_paragraphs(tmp_path: Path) -> None:
 def test_plain_text_without_header_takes_title_and_date_from_file_name(tmp_path: Path) -> None:
     write(tmp_path, "2025-09-01-seoul_air-show.txt", "One paragraph.\n\nAnother one.\n")
     (doc,) = load_documents(tmp_path).documents
-    assert (doc.title, doc.date) == ("Seoul air show", "2025-09-01")
+    assert (doc.title, doc.date) == ("Seoul Air Show", "2025-09-01")  # a headline, cased
     assert doc.paragraphs == ("One paragraph.", "Another one.")
 
 

@@ -1,0 +1,119 @@
+"""Adding a web page by its URL: fetched (httpx), checked, and saved under SEEDS_DIR with its source URL.
+
+Every way a fetch can fail (no answer in time, an error status, a redirect loop, a PDF or an image, a page
+too big to be an article, a page with no article text) is one FetchError line, and nothing is written: the
+page is saved under a hidden temporary name and renamed into place only once it is known to be an article.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.builder import update_index
+from index.embedder import Embedder
+from index.errors import FetchError
+from index.loader import MAX_FILE_BYTES
+from index.records import DocumentInfo
+from index.service import sources
+from index.settings import Settings
+from index.webpage import parse_html, with_source
+
+TIMEOUT_S = 15.0
+MAX_REDIRECTS = 5
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SLUG = re.compile(r"[^a-z0-9가-힣]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """Where a page was saved, and what the loader will make of it."""
+
+    path: Path
+    title: str
+    date: str | None
+    url: str
+
+
+def fetch_page(url: str, *, timeout: float | None = None, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The HTML of `url`, following redirects; FetchError with the reason otherwise."""
+    import httpx
+
+    timeout = timeout or TIMEOUT_S
+    if not re.match(r"https?://[^\s/]+", url):
+        raise FetchError(f"{url!r} is not a web address (http:// or https://)")
+    try:
+        with (
+            httpx.Client(
+                follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers={"User-Agent": "eventbot"}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise FetchError(f"{url}: the server answered {response.status_code} {response.reason_phrase}".rstrip())
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind not in _HTML_TYPES:
+                raise FetchError(f"{url}: not a web page ({kind or 'no content type'}); only HTML articles can be added")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"{url}: the page is {int(declared):,} bytes, over the {max_bytes:,}-byte limit for one article")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchError(f"{url}: the page is over the {max_bytes:,}-byte limit for one article")
+            encoding = response.encoding or "utf-8"
+    except httpx.TooManyRedirects:
+        raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)") from None
+    except httpx.TimeoutException:
+        raise FetchError(f"{url}: no answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"cannot fetch {url} ({type(exc).__name__})") from None
+    try:
+        return bytes(body).decode(encoding, errors="replace")
+    except LookupError:  # an encoding name Python does not know
+        return bytes(body).decode("utf-8", errors="replace")
+
+
+def add_page(seeds_dir: Path, url: str, html: str | None = None) -> Saved:
+    """Fetch `url` (unless its `html` is given) and save it as an article; FetchError when it is not one."""
+    text = with_source(html if html is not None else fetch_page(url), url)
+    page = parse_html(text)  # exactly what the loader will read
+    if not page.paragraphs:
+        raise FetchError(f"{url}: no article text found in the page")
+    date = page.date or time.strftime("%Y-%m-%d")
+    title = page.title or url
+    slug = _SLUG.sub("-", title.lower()).strip("-")[:60].strip("-") or "article"
+    seeds_dir.mkdir(parents=True, exist_ok=True)
+    target = seeds_dir / f"{date}-{slug}.html"
+    number = 2
+    while target.exists():
+        target = seeds_dir / f"{date}-{slug}-{number}.html"
+        number += 1
+    partial = seeds_dir / f".{target.name}.partial"  # hidden: neither the loader nor the watcher reads it
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise FetchError(f"cannot save the page in {seeds_dir} ({exc.strerror or type(exc).__name__})") from None
+    return Saved(target, title, page.date, url)
+
+
+def add_article(
+    settings: Settings, url: str, embedder: Callable[[], Embedder], notify: Callable[[str], None]
+) -> tuple[Saved, DocumentInfo]:
+    """The one path of `eventbot add` and Telegram's /add: save the page, update the index, return what it holds."""
+    saved = add_page(settings.seeds_dir, url)
+    update_index(settings, embedder, notify, repair=True)
+    doc_id = saved.path.relative_to(settings.seeds_dir).with_suffix("").as_posix()
+    info = next((d for d in sources(settings) if d.doc_id == doc_id), None)
+    if info is None:  # the loader refused it after all: take it back rather than claim success
+        saved.path.unlink(missing_ok=True)
+        update_index(settings, embedder, notify, repair=True)
+        raise FetchError(f"{url}: the saved page could not be read as an article")
+    return saved, info
