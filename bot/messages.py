@@ -58,6 +58,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         KOREAN: "질문을 글로 적어 주세요. 예: {example}",
     },
     "example": {ENGLISH: "Where was K-Defense Day held?", KOREAN: "K-방산의 날 행사는 어디서 열렸나요?"},
+    "example_from_title": {ENGLISH: "What is new in “{title}”?", KOREAN: "“{title}” 기사의 핵심은 뭔가요?"},
     "start": {
         ENGLISH: "I answer questions about {count} news article{s} ({titles}) by quoting the sentences that answer "
         "them, with sources.\n"
@@ -78,6 +79,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "인라인: 아무 대화방에서나 @{username} 질문 을 입력하세요.\n\n"
         "/sources 는 기사 목록, /help 는 이 도움말입니다.",
     },
+    "added": {
+        ENGLISH: "Added: {title} ({date}), {count} sentences. Questions are answered from it now.",
+        KOREAN: "추가했습니다: {title} ({date}), {count}문장. 이제 이 기사로도 답합니다.",
+    },
+    "not_added": {ENGLISH: "Not added: {reason}", KOREAN: "추가하지 못했습니다: {reason}"},
+    "add_usage": {ENGLISH: "Usage: /add URL (a news article's web address)", KOREAN: "사용법: /add 주소 (뉴스 기사 웹 주소)"},
+    "upload_type": {
+        ENGLISH: "{name} is not an article file (.txt, .md or .html)",
+        KOREAN: "{name}: 기사 파일(.txt, .md, .html)이 아닙니다",
+    },
+    "upload_size": {ENGLISH: "{name} is over the {limit:,}-byte limit", KOREAN: "{name}: {limit:,}바이트 제한을 넘습니다"},
+    "upload_encoding": {ENGLISH: "{name} is not UTF-8 text", KOREAN: "{name}: UTF-8 텍스트가 아닙니다"},
+    "upload_renamed": {
+        ENGLISH: "(A file of that name exists; saved as {name}.)",
+        KOREAN: "(같은 이름의 파일이 있어 {name}(으)로 저장했습니다.)",
+    },
     "inline_decline_title": {ENGLISH: "The articles do not answer that.", KOREAN: "기사에 답이 없습니다."},
     "inline_decline_description": {ENGLISH: "Try rephrasing the question.", KOREAN: "질문을 바꿔 보세요."},
     "inline_decline_body": {ENGLISH: "{question}: the articles do not answer that.", KOREAN: "{question}: 기사에 답이 없습니다."},
@@ -88,6 +105,14 @@ def say(key: str, language: str, **values: object) -> str:
     """The message `key` in `language` (English when it has no such column), with `values` filled in."""
     entry = MESSAGES[key]
     return entry.get(language, entry[ENGLISH]).format(**values)
+
+
+def example_question(titles: list[str], language: str) -> str:
+    """An example question for /start, from the newest article's title (the fixed example when there is none)."""
+    if not titles:
+        return say("example", language)
+    title = titles[0] if len(titles[0]) <= 80 else titles[0][:79].rsplit(" ", 1)[0] + "…"
+    return say("example_from_title", language, title=title)
 
 
 def reader_language(question: str = "", language_code: str | None = None) -> str:

@@ -41,6 +41,8 @@ class TelegramSettings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # Where uploaded files are downloaded from; unset: the API base URL's file counterpart (…/file/bot).
+    telegram_file_base_url: str | None = None
     telegram_timeout: float = Field(default=10.0, gt=0, le=300)
     telegram_messages_per_second: float = Field(default=30.0, gt=0, le=10_000)
     webhook_url: str | None = None
@@ -50,6 +52,10 @@ class TelegramSettings(BaseSettings):
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
+
+    def file_base_url(self) -> str:
+        """Where uploaded files are downloaded from (TELEGRAM_FILE_BASE_URL, or the API's file URL)."""
+        return self.telegram_file_base_url or self.telegram_api_base_url.replace("/bot", "/file/bot")
 
     @field_validator("webhook_url", "telegram_bot_token", "webhook_secret", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from telegram import (
@@ -43,11 +44,14 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from bot.errors import explain
 from bot.format import answer_html, citation, escape, hit_html, shorten, sources_html
 from bot.logs import redact
-from bot.messages import reader_language, say
+from bot.messages import example_question, reader_language, say
 from bot.settings import TelegramSettings
 from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError, Fix
+from index.fetch import add_article, index_added, save_article
 from index.language import ENGLISH
+from index.loader import MAX_FILE_BYTES, SUFFIXES
+from index.records import DocumentInfo
 from index.service import QAService
 from index.watch import Update as ContentUpdate
 from index.watch import Watcher
@@ -144,7 +148,9 @@ class TelegramFrontEnd:
             ApplicationBuilder()
             .token(token.get_secret_value())
             .base_url(self.settings.telegram_api_base_url)
-            .base_file_url(self.settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+            .base_file_url(
+                self.settings.telegram_file_base_url or self.settings.telegram_api_base_url.replace("/bot", "/file/bot")
+            )
             .rate_limiter(FloodLimiter(overall_max_rate=self.settings.telegram_messages_per_second, max_retries=3))
             .concurrent_updates(True)
             .connect_timeout(timeout)
@@ -163,11 +169,13 @@ class TelegramFrontEnd:
         app.add_handler(CommandHandler("sources", self.sources, filters=new))
         app.add_handler(CommandHandler("ask", self.ask, filters=new))
         app.add_handler(CommandHandler("reload", self.reload, filters=new))
+        app.add_handler(CommandHandler("add", self.add, filters=new))
         private = filters.ChatType.PRIVATE & new
         groups = filters.ChatType.GROUPS & new
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.private_text))
         app.add_handler(MessageHandler(private & filters.COMMAND, self.unknown_command))
         app.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, self.group_text))
+        app.add_handler(MessageHandler(private & filters.Document.ALL, self.upload))
         app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
         app.add_handler(InlineQueryHandler(self.inline))
         app.add_error_handler(self.on_error)
@@ -237,7 +245,7 @@ class TelegramFrontEnd:
             count=len(docs),
             s="s" if len(docs) != 1 else "",
             titles=escape(titles),
-            example=escape(say("example", language)),
+            example=escape(example_question([doc.title for doc in docs], language)),
         )
         await self._reply(update, text)
 
@@ -272,6 +280,63 @@ class TelegramFrontEnd:
             return
         log.warning("reloaded: %d articles, %d sentences", len(data.manifest.documents), data.manifest.sentence_count)
         await self._reply(update, f"Reloaded: {len(data.manifest.documents)} articles, {data.manifest.sentence_count} sentences.")
+
+    def _is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admin_user_ids
+
+    async def add(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Admins only: /add URL fetches a page into SEEDS_DIR and answers from it at once."""
+        language = _language(update)
+        if not self._is_admin(update):
+            await self._reply(update, escape(say("not_admin", language)))
+            return
+        if not context.args:
+            await self._reply(update, escape(say("add_usage", language)))
+            return
+        url = context.args[0]
+        try:
+            _, info = await asyncio.to_thread(add_article, self.service.settings, url, lambda: self.service.embedder, log.info)
+            await asyncio.to_thread(self.service.reload)
+        except EventBotError as exc:
+            await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
+            return
+        await self._reply(update, escape(_added(info, language)))
+
+    async def upload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Admins only: a .txt, .md or .html document in a private chat becomes an article."""
+        message = update.effective_message
+        assert message is not None and message.document is not None
+        language = _language(update)
+        if not self._is_admin(update):
+            await self._reply(update, escape(say("not_admin", language)))  # and nothing is downloaded or written
+            return
+        document = message.document
+        name = Path(document.file_name or "article.txt").name
+        if Path(name).suffix.lower() not in SUFFIXES:
+            await self._reply(update, escape(say("not_added", language, reason=say("upload_type", language, name=name))))
+            return
+        if (document.file_size or 0) > MAX_FILE_BYTES:
+            reason = say("upload_size", language, name=name, limit=MAX_FILE_BYTES)
+            await self._reply(update, escape(say("not_added", language, reason=reason)))
+            return
+        try:
+            file = await document.get_file()
+            data = bytes(await file.download_as_bytearray())
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            await self._reply(update, escape(say("not_added", language, reason=say("upload_encoding", language, name=name))))
+            return
+        settings = self.service.settings
+        try:
+            path = await asyncio.to_thread(save_article, settings.seeds_dir, name, text)
+            info = await asyncio.to_thread(index_added, settings, path, lambda: self.service.embedder, log.info)
+            await asyncio.to_thread(self.service.reload)
+        except EventBotError as exc:
+            await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
+            return
+        renamed = "" if path.name == name else " " + say("upload_renamed", language, name=path.name)
+        await self._reply(update, escape(_added(info, language) + renamed))
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command this bot does not have."""
@@ -373,6 +438,10 @@ class TelegramFrontEnd:
         if isinstance(update, Update) and update.effective_chat and update.effective_message:
             apology = escape(say("apology", _language(update, update.effective_message.text or "")))
             await _best_effort(send(context.bot, update.effective_chat.id, apology), quiet=True)
+
+
+def _added(info: DocumentInfo, language: str) -> str:
+    return say("added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from index.builder import update_index
 from index.embedder import Embedder
 from index.errors import FetchError
-from index.loader import MAX_FILE_BYTES
+from index.loader import MAX_FILE_BYTES, SUFFIXES, load_documents
 from index.records import DocumentInfo
 from index.service import sources
 from index.settings import Settings
@@ -85,23 +85,49 @@ def add_page(seeds_dir: Path, url: str, html: str | None = None) -> Saved:
     page = parse_html(text)  # exactly what the loader will read
     if not page.paragraphs:
         raise FetchError(f"{url}: no article text found in the page")
-    date = page.date or time.strftime("%Y-%m-%d")
     title = page.title or url
     slug = _SLUG.sub("-", title.lower()).strip("-")[:60].strip("-") or "article"
+    path = save_article(seeds_dir, f"{page.date or time.strftime('%Y-%m-%d')}-{slug}.html", text)
+    return Saved(path, title, page.date, url)
+
+
+def save_article(seeds_dir: Path, name: str, text: str) -> Path:
+    """Write an article under SEEDS_DIR as `name` (or `name-2`, … when taken: nothing is overwritten), whole or
+    not at all: it is written under a hidden name, which neither the loader nor the watcher reads, then renamed."""
+    name = Path(name).name  # never a path: "../.env" would write outside SEEDS_DIR
+    stem, suffix = Path(name).stem.lstrip(".") or "article", Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FetchError(f"{name}: only {', '.join(SUFFIXES)} files are articles")
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise FetchError(f"{name}: over the {MAX_FILE_BYTES:,}-byte limit for one article")
     seeds_dir.mkdir(parents=True, exist_ok=True)
-    target = seeds_dir / f"{date}-{slug}.html"
-    number = 2
+    target, number = seeds_dir / f"{stem}{suffix}", 2
     while target.exists():
-        target = seeds_dir / f"{date}-{slug}-{number}.html"
+        target = seeds_dir / f"{stem}-{number}{suffix}"
         number += 1
-    partial = seeds_dir / f".{target.name}.partial"  # hidden: neither the loader nor the watcher reads it
+    partial = seeds_dir / f".{target.name}.partial"
     try:
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise FetchError(f"cannot save the page in {seeds_dir} ({exc.strerror or type(exc).__name__})") from None
-    return Saved(target, title, page.date, url)
+        raise FetchError(f"cannot save {target.name} in {seeds_dir} ({exc.strerror or type(exc).__name__})") from None
+    return target
+
+
+def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder], notify: Callable[[str], None]) -> DocumentInfo:
+    """Update the index with a newly saved article and return what the index holds of it; an article the
+    loader refuses is removed again (FetchError with the loader's reason)."""
+    update_index(settings, embedder, notify, repair=True)
+    doc_id = path.relative_to(settings.seeds_dir).with_suffix("").as_posix()
+    info = next((d for d in sources(settings) if d.doc_id == doc_id), None)
+    if info is None:
+        reasons = [w for w in load_documents(settings.seeds_dir).warnings if str(path) in w]
+        path.unlink(missing_ok=True)
+        update_index(settings, embedder, notify, repair=True)
+        reason = reasons[0].split(": ", 1)[-1] if reasons else "it could not be read as an article"
+        raise FetchError(f"{path.name} was not added: {reason}")
+    return info
 
 
 def add_article(
@@ -109,11 +135,4 @@ def add_article(
 ) -> tuple[Saved, DocumentInfo]:
     """The one path of `eventbot add` and Telegram's /add: save the page, update the index, return what it holds."""
     saved = add_page(settings.seeds_dir, url)
-    update_index(settings, embedder, notify, repair=True)
-    doc_id = saved.path.relative_to(settings.seeds_dir).with_suffix("").as_posix()
-    info = next((d for d in sources(settings) if d.doc_id == doc_id), None)
-    if info is None:  # the loader refused it after all: take it back rather than claim success
-        saved.path.unlink(missing_ok=True)
-        update_index(settings, embedder, notify, repair=True)
-        raise FetchError(f"{url}: the saved page could not be read as an article")
-    return saved, info
+    return saved, index_added(settings, saved.path, embedder, notify)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 BOT = {
     "id": 999,
@@ -108,6 +108,7 @@ class BotApiDouble:
     calls: list[Call] = field(default_factory=list)
     faults: defaultdict[str, deque[str]] = field(default_factory=lambda: defaultdict(deque))
     slow_seconds: float = 4.0
+    files: dict[str, bytes] = field(default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _next_update: int = 1
     _next_message: int = 10_000
@@ -191,10 +192,27 @@ class BotApiDouble:
 
     # --- the server side --------------------------------------------------------------------------
 
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """A file a user sent: getFile describes it and the file URL serves it, as Telegram does."""
+        with self._lock:
+            self.files[file_id] = data
+
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         parts = request.path.split("/")
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
+        if len(parts) >= 5 and parts[1] == "file":
+            if unquote(parts[2]) != f"bot{self.token}":
+                self._reply(request, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                return
+            with self._lock:
+                self.calls.append(Call("download", {"path": "/".join(parts[3:])}, time.monotonic(), delivered=True))
+                data = self.files.get(parts[-1])
+            if data is None:
+                self._reply(request, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            else:
+                self._raw(request, 200, data)
+            return
         if len(parts) < 3 or parts[1] != f"bot{self.token}":
             self._reply(request, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
@@ -274,6 +292,18 @@ class BotApiDouble:
                 "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
                 "from": BOT,
                 "text": text,
+            }
+        if method == "getFile":
+            file_id = str(params.get("file_id", ""))
+            with self._lock:
+                data = self.files.get(file_id)
+            if data is None:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"{file_id}u",
+                "file_size": len(data),
+                "file_path": f"documents/{file_id}",
             }
         if method in {
             "sendChatAction",
@@ -377,6 +407,13 @@ def sticker_update(chat_id: int, user_id: int, message_id: int) -> dict[str, Any
         "is_video": False,
     }
     return {"message": _message(chat, user_id, message_id, sticker=sticker)}
+
+
+def document_update(chat_id: int, user_id: int, message_id: int, file_id: str, name: str, size: int) -> dict[str, Any]:
+    """A file sent as a document (its bytes registered with `BotApiDouble.add_file`)."""
+    chat = {"id": chat_id, "type": "private", "first_name": "Someone"}
+    document = {"file_id": file_id, "file_unique_id": f"{file_id}u", "file_name": name, "file_size": size}
+    return {"message": _message(chat, user_id, message_id, document=document)}
 
 
 def inline_update(user_id: int, query_id: str, query: str) -> dict[str, Any]:

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import http.server
+import io
+import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.console import run_console
 from index.service import QAService
 from index.settings import Settings
 from index.watch import Update, Watcher
 from tests.botproc import answers_to, prepare_bot
-from tests.helpers import AIR_SHOW, HYATT, SEED
+from tests.helpers import AIR_SHOW, HYATT, REPO, SEED
+from tests.telegram_double import document_update
+
+PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
+
+
+@pytest.fixture
+def web_page() -> Iterator[str]:
+    """The test page, served by a local web server."""
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = PAGE.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/news/hanwha"
+    server.shutdown()
+
 
 # The swap must be done this soon after a change (the issue's target for a small corpus).
 WITHIN = 10.0
@@ -109,8 +139,83 @@ def test_the_telegram_bot_follows_the_articles_and_tells_admins_about_a_broken_o
             return "Lotte Hotel" in answers_to(bot, 3001, bot.ask(3001, "Where was K-Defense Day held?"))[0]["text"]
 
         assert eventually(answered_from_the_edit, WITHIN + 5)  # each try is a round trip through the double
+        air_show = bot.home / "seeds" / "2025-10-20-air-show.txt"
+        air_show.write_text(AIR_SHOW, encoding="utf-8")
+
+        def quoted(chat: int, text: str) -> bool:
+            return text in answers_to(bot, chat, bot.ask(chat, "How many visitors did the air show draw?"))[0]["text"]
+
+        assert eventually(lambda: quoted(3003, "50,000 visitors"), WITHIN + 5)
+        air_show.unlink()
+        assert eventually(lambda: not quoted(3004, "50,000 visitors"), WITHIN + 5)
         (bot.home / "seeds" / "broken.txt").write_bytes(b"\x00\xff" * 50)
         assert bot.double.wait_for(lambda: any("broken.txt" in m["text"] for m in bot.double.sent(chat_id=admin)), WITHIN)
         assert "Lotte Hotel" in answers_to(bot, 3002, bot.ask(3002, "Where was K-Defense Day held?"))[0]["text"]
     finally:
         bot.stop()
+
+
+def test_admins_add_articles_by_upload_and_by_link_and_others_cannot(tmp_path: Path, web_page: str) -> None:
+    admin, reader = 4343, 5454
+    bot = prepare_bot(tmp_path / "home", ADMIN_USER_IDS=str(admin), TELEGRAM_FILE_BASE_URL="")
+    bot.start()
+    try:
+        seeds = bot.home / "seeds"
+        story = AIR_SHOW.encode("utf-8")
+        bot.double.add_file("F1", story)
+        # A reader's upload is refused, and nothing is downloaded or written.
+        bot.double.push(document_update(reader, reader, 901, "F1", "air-show.txt", len(story)))
+        (refusal,) = answers_to(bot, reader, 901)
+        assert "not allowed" in refusal["text"] and not bot.double.all_calls("download")
+        assert sorted(p.name for p in seeds.iterdir()) == [SEED.name]
+        # An admin's upload is added, confirmed with its title, date and size, and answered from at once.
+        bot.double.push(document_update(admin, admin, 902, "F1", "2025-10-20-air-show.txt", len(story)))
+        (added,) = answers_to(bot, admin, 902)
+        assert "Added: Seoul air show opens (2025-10-20), 3 sentences" in added["text"]
+        assert "50,000 visitors" in answers_to(bot, admin, bot.ask(admin, "How many visitors did the air show draw?"))[0]["text"]
+        # The same name again: saved beside it, and said so. A binary file and a PDF: refused in one line.
+        bot.double.push(document_update(admin, admin, 903, "F1", "2025-10-20-air-show.txt", len(story)))
+        assert "2025-10-20-air-show-2.txt" in answers_to(bot, admin, 903)[0]["text"]
+        bot.double.add_file("F2", b"\xff\xfe\x00binary")
+        bot.double.push(document_update(admin, admin, 904, "F2", "notes.txt", 9))
+        assert "Not added: notes.txt is not UTF-8 text" in answers_to(bot, admin, 904)[0]["text"]
+        bot.double.push(document_update(admin, admin, 905, "F2", "report.pdf", 9))
+        assert "not an article file" in answers_to(bot, admin, 905)[0]["text"]
+        # /add URL: fetched from the (local) web, confirmed; a reader may not.
+        reply = answers_to(bot, admin, bot.ask(admin, f"/add {web_page}"), timeout=60)[0]["text"]
+        assert "Added: Hanwha Ocean wins third US Navy repair deal (2025-09-16), 4 sentences" in reply
+        assert "not allowed" in answers_to(bot, reader, bot.ask(reader, f"/add {web_page}"))[0]["text"]
+        assert not list(seeds.glob(".*partial"))
+    finally:
+        bot.stop()
+
+
+def test_the_console_follows_the_articles_while_it_runs(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(SEED, seeds / SEED.name)
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", watch=True)
+    service = QAService.open(settings, lambda m: None)
+    read, write = os.pipe()
+    out = io.StringIO()
+    with os.fdopen(read, "r", encoding="utf-8") as stdin, os.fdopen(write, "w", encoding="utf-8") as questions:
+        console = threading.Thread(target=run_console, args=(service, stdin, out))
+        console.start()
+
+        def ask(text: str) -> str:
+            before = len(out.getvalue())
+            questions.write(text + "\n")
+            questions.flush()
+            eventually(lambda: len(out.getvalue()) > before, 5.0)
+            time.sleep(0.1)
+            return out.getvalue()[before:]
+
+        assert HYATT in ask("Where was K-Defense Day held?")
+        time.sleep(0.3)
+        article = seeds / SEED.name
+        article.write_text(article.read_text(encoding="utf-8").replace(HYATT, "Lotte Hotel"), encoding="utf-8")
+        assert eventually(lambda: "Lotte Hotel" in ask("Where was K-Defense Day held?"))
+        questions.write("/quit\n")
+        questions.flush()
+        console.join(timeout=10)
+    assert not console.is_alive()

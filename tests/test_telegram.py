@@ -78,7 +78,8 @@ def test_off_topic_question_is_declined_plainly(bot: Bot) -> None:
 
 def test_start_help_and_sources(bot: Bot) -> None:
     (start,) = bot.replies(1003, bot.ask(1003, "/start"))
-    assert "1 news article" in start["text"] and "Where was K-Defense Day held?" in start["text"]
+    # The example question comes from the articles: the newest one's title.
+    assert "1 news article" in start["text"] and "What is new in “President Lee vows" in start["text"]
     help_id = bot.ask(1003, "/help")
     help_text = bot.replies(1003, help_id)[-1]["text"]
     assert "/ask" in help_text and "@event_test_bot" in help_text
