@@ -222,23 +222,8 @@ def _embed(
         texts += [s.text for s in sentences] + list(doc.paragraphs) + [c for group in clauses for c in group]
     vectors = model.encode(texts, progress=progress)
     passages = [text for doc, sentences, _ in plans for text in [s.text for s in sentences] + list(doc.paragraphs)]
-    multilingual_vectors = second.passages(passages, progress=progress)
-    multilingual_cursor = 0
-
-    def take_multilingual(count: int) -> np.ndarray:
-        nonlocal multilingual_cursor
-        block = multilingual_vectors[multilingual_cursor : multilingual_cursor + count]
-        multilingual_cursor += count
-        return block
-
+    take, take_multilingual = _Blocks(vectors).take, _Blocks(second.passages(passages, progress=progress)).take
     shards: dict[str, Shard] = {}
-    cursor = 0
-
-    def take(count: int) -> np.ndarray:
-        nonlocal cursor
-        block = vectors[cursor : cursor + count]
-        cursor += count
-        return block
 
     for doc, sentences, clauses in plans:
         sentence_vectors = take(len(sentences))
@@ -255,6 +240,18 @@ def _embed(
             MultilingualVectors(second_sentences, second_paragraphs),
         )
     return shards, sum(len(sentences) for _, sentences, _ in plans)
+
+
+class _Blocks:
+    """Consecutive blocks of rows of one array, in the order they were embedded."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows, self.cursor = rows, 0
+
+    def take(self, count: int) -> np.ndarray:
+        block = self.rows[self.cursor : self.cursor + count]
+        self.cursor += count
+        return block
 
 
 def _reusable(settings: Settings, doc_ids: set[str]) -> dict[str, Shard]:

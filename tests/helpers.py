@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -107,3 +108,11 @@ def change_manifest(folder: Path, **changes: object) -> None:
     raw = json.loads(path.read_text())
     raw.update(changes)
     path.write_text(json.dumps(raw))
+
+
+def article_folder(folder: Path, *articles: Path) -> Path:
+    """A new SEEDS_DIR at `folder` holding copies of these article files."""
+    folder.mkdir(parents=True)
+    for article in articles:
+        shutil.copy(article, folder / article.name)
+    return folder

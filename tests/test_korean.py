@@ -7,7 +7,6 @@ The English side runs on the hashing embedder as elsewhere; the Korean side on t
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from index.settings import Settings
 from index.splitter import split_paragraph
 from index.store.lexical import tokenize
 from tests.botproc import prepare_bot
-from tests.helpers import REPO, SEED
+from tests.helpers import REPO, SEED, article_folder
 
 KOREAN_ARTICLE = REPO / "eval" / "korean" / "docs" / "2025-07-08-k-defense-day-ko.txt"
 WHERE = "케이방산의 날 행사는 어디서 열렸어?"
@@ -83,10 +82,7 @@ def test_telegram_answers_korean_in_korean(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_an_article_in_both_languages_is_quoted_in_the_readers_language(tmp_path: Path) -> None:
-    seeds = tmp_path / "articles"
-    seeds.mkdir()
-    shutil.copy(SEED, seeds / SEED.name)
-    shutil.copy(KOREAN_ARTICLE, seeds / KOREAN_ARTICLE.name)
+    seeds = article_folder(tmp_path / "articles", SEED, KOREAN_ARTICLE)
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", multilingual_backend="e5")
     service = QAService.open(settings, lambda message: None)
     korean = service.answer("그랜드 하얏트 호텔에서 열린 행사는 뭐야?")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import io
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from index.service import QAService
 from index.settings import Settings
 from index.watch import Update, Watcher
 from tests.botproc import answers_to, prepare_bot
-from tests.helpers import AIR_SHOW, HYATT, REPO, SEED
+from tests.helpers import AIR_SHOW, HYATT, REPO, SEED, article_folder
 from tests.telegram_double import document_update
 
 PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
@@ -61,9 +60,7 @@ def eventually(check: Callable[[], bool], timeout: float = WITHIN) -> bool:
 
 @pytest.fixture
 def live(tmp_path: Path) -> tuple[QAService, Watcher, list[Update]]:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    shutil.copy(SEED, seeds / SEED.name)
+    seeds = article_folder(tmp_path / "seeds", SEED)
     service = QAService.open(Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing"), lambda m: None)
     updates: list[Update] = []
     watcher = Watcher(service, updates.append).start()
@@ -191,9 +188,7 @@ def test_admins_add_articles_by_upload_and_by_link_and_others_cannot(tmp_path: P
 
 
 def test_the_console_follows_the_articles_while_it_runs(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    shutil.copy(SEED, seeds / SEED.name)
+    seeds = article_folder(tmp_path / "seeds", SEED)
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", watch=True)
     service = QAService.open(settings, lambda m: None)
     read, write = os.pipe()
