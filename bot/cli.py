@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import exit_code, explain
-from bot.format import answer_json, answer_text, sources_text
+from bot.format import SEPARATOR, answer_json, answer_text, sources_text, terminal_safe
 from bot.logs import setup_logging
 from bot.settings import LogSettings, TelegramSettings
 from index import service
@@ -213,8 +213,10 @@ def cmd_ask(config: Config, args: argparse.Namespace) -> int:
             answered_any = True
             if args.json:
                 print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
-            else:
+            elif args.question:
                 print(answer_text(answer) + "\n", flush=True)
+            else:  # many questions: each answer under its question, a line between them
+                print(f"{terminal_safe(answer.question)}\n\n{answer_text(answer)}\n{SEPARATOR}", flush=True)
     if not answered_any:
         raise BadQuestionError("no question on standard input")
     return 0

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.format import answer_text, sources_text
+from bot.format import SEPARATOR, answer_text, sources_text
 from index.errors import BadQuestionError
 from index.service import QAService
 from index.watch import Watcher
@@ -64,7 +64,8 @@ def _loop(service: QAService, stdin: TextIO, stdout: TextIO, history: Path | Non
         if reply is None:
             return 0
         if reply:
-            print(reply + "\n", file=stdout, flush=True)
+            # Piped: a line between answers, since there is no prompt to tell them apart.
+            print(reply + ("\n" if interactive else f"\n{SEPARATOR}"), file=stdout, flush=True)
 
 
 def respond(service: QAService, line: str) -> str | None:

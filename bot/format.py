@@ -36,8 +36,8 @@ def citation(hit: Hit, number: int, language: str = ENGLISH) -> str:
 
 
 def answer_text(answer: Answer, language: str | None = None) -> str:
-    """The answer as plain text for a terminal: each quoted sentence followed by its citation; the bot's own
-    words in `language` (by default the question's)."""
+    """The answer as plain text for a terminal: the quotes of each article, one a line, then that article's
+    citation once; the bot's own words in `language` (by default the question's)."""
     language = language or reader_language(answer.question)
     lines = [note(text, language) for text in answer.notes]
     if not answer.answered and not answer.closest:
@@ -45,11 +45,37 @@ def answer_text(answer: Answer, language: str | None = None) -> str:
         return "\n".join(lines)
     if answer.closest:
         lines.append(say("closest", language))
-    for number, hit in enumerate(answer.presented, start=1):
+    for number, (document, hits) in enumerate(by_article(answer.presented), start=1):
         if lines:
             lines.append("")
-        lines += [hit.sentence.text, citation(hit, number, language)]
+        lines += [hit.sentence.text for hit in hits]
+        lines.append(source_line(document, hits, number, language))
     return terminal_safe("\n".join(lines))
+
+
+# Between the answers of piped questions (`eventbot ask` reading standard input, a piped console).
+SEPARATOR = "-" * 40
+
+
+def by_article(hits: tuple[Hit, ...]) -> list[tuple[DocumentInfo, list[Hit]]]:
+    """The hits grouped by article, articles in the order of their first hit, hits in ranking order."""
+    groups: dict[str, tuple[DocumentInfo, list[Hit]]] = {}
+    for hit in hits:
+        groups.setdefault(hit.document.doc_id, (hit.document, []))[1].append(hit)
+    return list(groups.values())
+
+
+def _paragraphs(hits: list[Hit], language: str) -> str:
+    numbers = sorted({hit.sentence.paragraph for hit in hits})
+    if len(numbers) == 1:
+        return say("paragraph", language, number=numbers[0])
+    return say("paragraphs", language, numbers=", ".join(map(str, numbers)))
+
+
+def source_line(document: DocumentInfo, hits: list[Hit], number: int, language: str = ENGLISH) -> str:
+    """`[1] Title, 2025-07-08, paragraphs 2, 5, URL`: one citation for every quote from one article."""
+    parts = [document.title, *([document.date] if document.date else []), _paragraphs(hits, language)]
+    return f"[{number}] " + ", ".join(parts + ([document.url] if document.url else []))
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -121,21 +147,98 @@ def _source_line(doc: DocumentInfo, title: str, language: str) -> str:
 
 
 def answer_html(answer: Answer, limit: int = TELEGRAM_LIMIT, language: str | None = None) -> list[str]:
-    """The answer as Telegram HTML messages: every piece of text escaped, tags balanced, each message within `limit`."""
+    """The answer as Telegram HTML messages: each quote in a blockquote with the question's words (or the figure
+    asked for) in bold, each article's citation once after its quotes; every piece of text escaped, tags
+    balanced, each message within `limit`."""
     language = language or reader_language(answer.question)
     notes = [note(text, language) for text in answer.notes]
     blocks = [f"<i>{piece}</i>" for text in notes for piece in _escaped_chunks(text, limit - 7)]
     if not answer.answered and not answer.closest:
         blocks.append(f"{escape(say('decline', language))}\n{escape(say('decline_hint', language))}")
-    else:
-        if answer.closest:
-            blocks.append(f"<i>{escape(say('closest', language))}</i>")
-        for number, hit in enumerate(answer.presented, start=1):
-            cite = _citation_html(hit, number, language)
-            pieces = _escaped_chunks(hit.sentence.text, limit - len(cite) - 1)
-            blocks += pieces[:-1]
-            blocks.append(f"{pieces[-1]}\n{cite}")
+        return pack_messages(blocks, limit)
+    if answer.closest:
+        blocks.append(f"<i>{escape(say('closest', language))}</i>")
+    marks = highlights(answer.question)
+    for number, (document, hits) in enumerate(by_article(answer.presented), start=1):
+        cite = _source_html(document, hits, number, language)
+        budget = limit - len(cite) - 1
+        quotes = [piece for hit in hits for piece in _quote_html(hit.sentence.text, marks, budget)]
+        whole = "\n".join([*quotes, cite])
+        if len(whole) <= limit:
+            blocks.append(whole)
+        else:
+            blocks += quotes[:-1]
+            blocks.append(f"{quotes[-1]}\n{cite}")
     return pack_messages(blocks, limit)
+
+
+_BLOCKQUOTE = len("<blockquote></blockquote>")
+_WORD = re.compile(r"[^\W_][\w'’.,$%-]*[^\W_%]|[^\W_]")
+
+
+# Question words are what is asked, not what to look for in a quote.
+_QUESTION_WORDS = frozenset({"what", "when", "where", "who", "whom", "whose", "which", "why", "how", "much", "mani"})
+# The figure a how-much question asks for: an amount with its currency or scale ("$6.5 billion", "9 trillion won").
+_AMOUNT = re.compile(
+    r"\$\s?\d[\d,.]*(?:\s*(?:billion|trillion|million))?|\d[\d,.]*\s*(?:billion|trillion|million|won|dollars|percent|%)"
+    r"(?:\s*won)?|\d[\d,.]*\s*(?:조|억|만)\s*원?",
+    re.I,
+)
+# A count: a number that is not a year, an amount or a share.
+_COUNT = re.compile(r"(?<![\w.,$-])(?!(?:19|20)\d\d\b)\d(?:[\d,]*\d)?(?![\w.%-]|\s*(?:billion|trillion|million|won|percent|%))")
+
+
+def highlights(question: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
+    """What to mark in a quote: the question's words (stemmed, as the lexical side has them, without question
+    words), and the figure it asks for: an amount for how much, a count for how many."""
+    from index.store.lexical import tokenize
+
+    words = frozenset(tokenize([question])[0]) - _QUESTION_WORDS
+    lowered = question.lower()
+    if re.search(r"how much|worth|cost|price|value|budget|amount|얼마|규모|금액", lowered):
+        return words, _AMOUNT
+    if re.search(r"how many|몇", lowered):
+        return words, _COUNT
+    return words, None
+
+
+def _quote_html(text: str, marks: tuple[frozenset[str], re.Pattern[str] | None], budget: int) -> list[str]:
+    """One quote as blockquotes: one with its marked words in bold, or, when that is too long, plain pieces."""
+    marked = f"<blockquote>{_marked(text, marks)}</blockquote>"
+    if len(marked) <= budget:
+        return [marked]
+    return [f"<blockquote>{piece}</blockquote>" for piece in _escaped_chunks(text, budget - _BLOCKQUOTE)]
+
+
+def _marked(text: str, marks: tuple[frozenset[str], re.Pattern[str] | None]) -> str:
+    from index.language import has_hangul
+    from index.store.lexical import tokenize
+
+    words, figure = marks
+    spans = [m.span() for m in figure.finditer(text)] if figure is not None else []
+    for found in _WORD.finditer(text):
+        word = found.group(0)
+        korean = has_hangul(word)
+        hit = any(len(w) > 1 and w in word for w in words) if korean else bool(set(tokenize([word])[0]) & words)
+        if hit and not any(a < found.end() and found.start() < b for a, b in spans):
+            spans.append(found.span())
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        out += [escape(text[position:start]), f"<b>{escape(text[start:end])}</b>"]
+        position = end
+    out.append(escape(text[position:]))
+    return "".join(out)
+
+
+def _source_html(document: DocumentInfo, hits: list[Hit], number: int, language: str) -> str:
+    """The citation in italics; with a known URL, the title links to the article (the URL itself not repeated)."""
+    title = escape(shorten(document.title, 200))
+    if document.url:
+        title = f'<a href="{html.escape(document.url, quote=True)}">{title}</a>'
+    rest = [*([document.date] if document.date else []), _paragraphs(hits, language)]
+    return f"<i>[{number}] {title}, {escape(', '.join(rest))}</i>"
 
 
 def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT, language: str = ENGLISH) -> str:

@@ -28,6 +28,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         KOREAN: "질문이 {total:,}자로 길어서 앞의 {kept:,}자만 사용했습니다.",
     },
     "paragraph": {ENGLISH: "paragraph {number}", KOREAN: "{number}번째 문단"},
+    "paragraphs": {ENGLISH: "paragraphs {numbers}", KOREAN: "{numbers}번째 문단"},
     "articles": {ENGLISH: "{count} article{s}", KOREAN: "기사 {count}건"},
     "more_articles": {ENGLISH: "… and {count} more article{s}", KOREAN: "… 외 {count}건"},
     "sentences": {ENGLISH: "{count} sentences", KOREAN: "{count}문장"},

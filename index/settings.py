@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     batch_wait_ms: float = Field(default=3.0, ge=0.0, le=1000.0)
     # A running bot or console watches SEEDS_DIR and updates the index by itself (index/watch.py).
     watch: bool = True
+    # The question log for editors (index/journal.py): on or off, and how many days a question is kept.
+    question_log: bool = True
+    question_log_days: float = Field(default=90.0, gt=0, le=3650)
+    # A short question within this many seconds of the previous one in a chat may lean on it (index/followup.py).
+    followup_seconds: float = Field(default=300.0, ge=0, le=86_400)
+
+    @property
+    def journal_path(self) -> Path:
+        """The question log lives in the data folder: beside INDEX_DIR (`.eventbot/` by default)."""
+        return self.index_dir.parent / "journal.sqlite3"
 
     @field_validator("seeds_dir", "index_dir", "model_cache_dir", "answerability_model", mode="before")
     @classmethod

@@ -438,3 +438,10 @@ def callback_update(chat_id: int, query_id: str) -> dict[str, Any]:
             "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "old"},
         }
     }
+
+
+def plain(text: str) -> str:
+    """What a reader sees of a message sent with HTML: the text without tags, entities decoded."""
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", text))

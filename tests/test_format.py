@@ -26,14 +26,30 @@ def test_citation_format() -> None:
     assert citation(hit("x", "President Lee vows", 5), 1) == "[1] President Lee vows, 2025-07-08, paragraph 5"
 
 
-def test_plain_text_quotes_then_cites() -> None:
-    assert answer_text(answer("First.", "Second.")).splitlines() == [
+def test_plain_text_quotes_then_cites_each_article_once() -> None:
+    other = DocumentInfo("e", "Another story", "2025-08-01", "seeds/e.txt", "h", 3)
+    third = Hit(Sentence("e", 2, 1, 0, 6, "Third."), other, 1.0, 0.9)
+    hits = (hit("First.", paragraph=5), third, hit("Second.", paragraph=7))
+    assert answer_text(Answer("q", True, hits, (), hits)).splitlines() == [
         "First.",
-        "[1] A <b>title</b> & more, 2025-07-08, paragraph 5",
-        "",
         "Second.",
-        "[2] A <b>title</b> & more, 2025-07-08, paragraph 5",
+        "[1] A <b>title</b> & more, 2025-07-08, paragraphs 5, 7",
+        "",
+        "Third.",
+        "[2] Another story, 2025-08-01, paragraph 2",
     ]
+
+
+def test_telegram_quotes_are_blockquotes_with_the_asked_words_and_figure_in_bold() -> None:
+    text = "Poland signed a deal worth $6.5 billion for 180 tanks in 2025."
+    hits = (hit(text), hit("The tanks arrive next year.", paragraph=6))
+    (message,) = answer_html(Answer("How much is the Poland tank deal worth?", True, hits, (), hits))
+    assert message.count("<blockquote>") == 2 and message.count("[1]") == 1 and "[2]" not in message
+    assert "<b>Poland</b>" in message and "<b>$6.5 billion</b>" in message and "<b>tanks</b>" in message
+    assert "<b>180</b>" not in message and "<b>2025</b>" not in message  # a how-much question asks for the amount
+    assert message.endswith("<i>[1] A &lt;b&gt;title&lt;/b&gt; &amp; more, 2025-07-08, paragraphs 5, 6</i>")
+    (count,) = answer_html(Answer("How many tanks?", True, hits[:1], (), hits[:1]))
+    assert "<b>180</b>" in count and "<b>2025</b>" not in count and html_problem(count) is None
 
 
 def test_html_escapes_article_text() -> None:

@@ -1,0 +1,208 @@
+"""What readers asked and what they thought of the answers, for editors: an embedded SQLite database.
+
+Every question is recorded with its outcome (answered, the closest the articles come, or declined; the article,
+paragraph and sentence quoted first; the confidence) and any 👍 / 👎. What identifies a person is kept only as a
+salted hash (the salt is random, per installation, kept beside the database), no other chat's messages are
+stored, rows older than the retention period are deleted, and QUESTION_LOG=false records nothing at all.
+
+The schema is versioned (`meta.schema_version`) and migrated forward when an older database is opened. Writes
+are single transactions in WAL mode, so a process killed mid-write (SIGTERM, SIGKILL) leaves the last committed
+state; front ends call it from a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.records import Answer
+
+SCHEMA_VERSION = 1
+_MIGRATIONS = {
+    1: """
+        CREATE TABLE questions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            chat TEXT NOT NULL,
+            asker TEXT NOT NULL,
+            question TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('answered', 'closest', 'declined')),
+            doc_id TEXT, title TEXT, paragraph INTEGER, sentence INTEGER, confidence REAL,
+            shown INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX questions_at ON questions (at);
+        CREATE TABLE feedback (
+            question_id INTEGER NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+            asker TEXT NOT NULL,
+            verdict INTEGER NOT NULL CHECK (verdict IN (-1, 1)),
+            at REAL NOT NULL,
+            PRIMARY KEY (question_id, asker)
+        );
+    """,
+}
+DAY = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """One recorded question, as the buttons under its answer need it."""
+
+    id: int
+    question: str
+    shown: int
+
+
+@dataclass
+class Report:
+    """What an editor reads: unanswered questions (near-duplicates grouped), answers marked 👎, articles cited."""
+
+    since: float
+    questions: int
+    unanswered: list[tuple[str, int]] = field(default_factory=list)  # (question, times asked with its near-duplicates)
+    disliked: list[tuple[str, str, int, int]] = field(default_factory=list)  # (question, article, paragraph, 👎)
+    articles: list[tuple[str, int]] = field(default_factory=list)  # (article title, answers citing it)
+
+
+class Journal:
+    """The question log in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path, *, retention_days: float = 90.0) -> None:
+        self.path = path
+        self.retention = retention_days * DAY
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._salt = _salt(path.with_name(path.name + ".salt"))
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"{self.path} was written by a newer eventbot (schema {version})")
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(_MIGRATIONS[step]):
+                        self._db.execute(statement)
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(step),))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    def pseudonym(self, identity: int | str) -> str:
+        """A salted hash standing for a person or chat: stable here, meaningless anywhere else."""
+        return hashlib.sha256(self._salt + str(identity).encode("utf-8")).hexdigest()[:32]
+
+    def record(self, answer: Answer, *, chat: int | str, asker: int | str, shown: int) -> int:
+        """Store one question and its outcome; returns its id (for the buttons under the answer)."""
+        first = answer.presented[0] if answer.presented else (answer.hits[0] if answer.hits else None)
+        outcome = "answered" if answer.answered else "closest" if answer.closest else "declined"
+        row = (
+            time.time(), self.pseudonym(chat), self.pseudonym(asker), answer.question, outcome,
+            *((first.document.doc_id, first.document.title, first.sentence.paragraph, first.sentence.sentence,
+               first.confidence) if first is not None else (None, None, None, None, None)),
+            shown,
+        )  # fmt: skip
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO questions (at, chat, asker, question, outcome, doc_id, title, paragraph, sentence,"
+                " confidence, shown) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return int(cursor.lastrowid or 0)
+
+    def asked(self, question_id: int) -> Asked | None:
+        with self._lock:
+            row = self._db.execute("SELECT id, question, shown FROM questions WHERE id = ?", (question_id,)).fetchone()
+        return Asked(int(row[0]), str(row[1]), int(row[2])) if row else None
+
+    def feedback(self, question_id: int, asker: int | str, verdict: int) -> bool:
+        """Record 👍 (1) or 👎 (-1) once per person and answer (a second press replaces the first); False when
+        the question is not in the log (deleted by retention, or the log was off)."""
+        with self._lock:
+            if self._db.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO feedback (question_id, asker, verdict, at) VALUES (?, ?, ?, ?)",
+                (question_id, self.pseudonym(asker), 1 if verdict > 0 else -1, time.time()),
+            )
+            return True
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete what is older than the retention period; returns how many questions went."""
+        cutoff = (now or time.time()) - self.retention
+        with self._lock:
+            return self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+
+    def forget(self, asker: int | str) -> int:
+        """Delete everything one person asked or pressed (their right to be forgotten)."""
+        who = self.pseudonym(asker)
+        with self._lock:
+            self._db.execute("DELETE FROM feedback WHERE asker = ?", (who,))
+            return self._db.execute("DELETE FROM questions WHERE asker = ?", (who,)).rowcount
+
+    def report(self, since: float = 0.0, top: int = 10) -> Report:
+        with self._lock:
+            rows = self._db.execute("SELECT question, outcome, title FROM questions WHERE at >= ?", (since,)).fetchall()
+            disliked = self._db.execute(
+                "SELECT q.question, q.title, q.paragraph, COUNT(*) FROM feedback f JOIN questions q ON q.id = f.question_id"
+                " WHERE f.verdict = -1 AND q.at >= ? GROUP BY q.id ORDER BY COUNT(*) DESC, q.at DESC LIMIT ?",
+                (since, top),
+            ).fetchall()
+        report = Report(since, len(rows))
+        report.unanswered = _grouped([q for q, outcome, _ in rows if outcome != "answered"])[:top]
+        report.disliked = [(str(q), str(t), int(p or 0), int(n)) for q, t, p, n in disliked]
+        report.articles = Counter(str(t) for _, outcome, t in rows if outcome == "answered" and t).most_common(top)
+        return report
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def _salt(path: Path) -> bytes:
+    """The installation's random salt, made once (readable by its owner only)."""
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        salt = secrets.token_bytes(16)
+        path.write_text(salt.hex(), encoding="ascii")
+        path.chmod(0o600)
+        return salt
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def _grouped(questions: list[str]) -> list[tuple[str, int]]:
+    """Questions counted with their near-duplicates (the same words, mostly: Jaccard ≥ 0.6), most asked first;
+    each group is shown as its most frequent wording."""
+    groups: list[tuple[set[str], Counter[str]]] = []
+    for question in questions:
+        words = set(_TOKEN.findall(question.lower()))
+        for seen, wordings in groups:
+            if words and len(words & seen) / len(words | seen) >= 0.6:
+                wordings[question] += 1
+                break
+        else:
+            groups.append((words, Counter({question: 1})))
+    ranked = [(wordings.most_common(1)[0][0], sum(wordings.values())) for _, wordings in groups]
+    return sorted(ranked, key=lambda item: -item[1])
