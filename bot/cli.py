@@ -95,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("url", help="the article's address (http:// or https://)")
     p.set_defaults(handler=cmd_add)
 
+    p = sub.add_parser("report", help="what readers asked that the articles do not answer, answers marked 👎, articles cited")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--since", default="30", help="a number of days, or a date YYYY-MM-DD (default: 30 days)")
+    p.set_defaults(handler=cmd_report)
+
     p = sub.add_parser("ask", help="answer questions (arguments, or one per line on standard input)")
     p.add_argument("question", nargs="*", help="the question; omit to read questions from standard input")
     p.add_argument("--top-k", type=_positive, default=None, metavar="N", help="how many sentences to return (default TOP_K)")
@@ -195,6 +200,44 @@ def cmd_add(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(config: Config, args: argparse.Namespace) -> int:
+    """The editors' report from the question log."""
+    import time
+
+    from bot.format import report_text
+    from index.journal import Journal
+
+    settings = config.engine
+    if not settings.question_log:
+        raise EventBotError("the question log is off (QUESTION_LOG=false): there is nothing to report", fix=Fix.SETTING)
+    try:
+        since = time.time() - float(args.since) * 86_400.0
+    except ValueError:
+        try:
+            since = time.mktime(time.strptime(args.since, "%Y-%m-%d"))
+        except ValueError:
+            raise BadQuestionError(f"--since {args.since!r}: give a number of days or a date YYYY-MM-DD") from None
+    if not settings.journal_path.is_file():
+        raise EventBotError(f"no question log yet at {settings.journal_path}: the bot records questions as it answers them")
+    report = Journal(settings.journal_path, retention_days=settings.question_log_days).report(since)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "since": time.strftime("%Y-%m-%d", time.localtime(since)),
+                    "questions": report.questions,
+                    "unanswered": [{"question": q, "count": n} for q, n in report.unanswered],
+                    "disliked": [{"question": q, "title": t, "paragraph": p, "count": n} for q, t, p, n in report.disliked],
+                    "articles": [{"title": t, "answers": n} for t, n in report.articles],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(report_text(report))
+    return 0
+
+
 def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     """Answer the question given, or every line of standard input."""
     if args.question:
@@ -251,9 +294,22 @@ def cmd_sources(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     """Evaluate the current settings and index (or a temporary index of --seeds) on a question file."""
+    from measure import followups
     from measure.evaluate import evaluate, format_report, load_questions, plot_calibration
 
     settings = config.engine
+    if followups.is_pair_file(args.file):  # question pairs: follow-ups with and without the previous turn
+        pairs = followups.load_pairs(args.file)
+        with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
+            if args.seeds is not None:
+                settings = settings.model_copy(update={"seeds_dir": args.seeds, "index_dir": Path(scratch) / "index"})
+            pair_report = followups.evaluate_pairs(QAService.open(settings, _notify), pairs, verbose=args.verbose)
+        print(
+            json.dumps({"file": str(args.file), **pair_report.as_dict()})
+            if args.json
+            else followups.format_pairs(str(args.file), pair_report)
+        )
+        return 0
     questions = load_questions(args.file)
     if args.plot is not None:
         _writable(args.plot, "--plot")

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.format import SEPARATOR, answer_text, sources_text
+from bot.messages import reader_language
 from index.errors import BadQuestionError
+from index.followup import Conversations
 from index.service import QAService
 from index.watch import Watcher
 
@@ -38,6 +40,7 @@ def run_console(
 
 def _loop(service: QAService, stdin: TextIO, stdout: TextIO, history: Path | None, notices: queue.SimpleQueue[str] | None) -> int:
     interactive = stdin.isatty() and stdout.isatty()
+    conversation = Conversations(service.settings.followup_seconds)
     if interactive:
         if history is not None:
             _enable_history(history)
@@ -60,7 +63,7 @@ def _loop(service: QAService, stdin: TextIO, stdout: TextIO, history: Path | Non
             return 0
         while notices is not None and not notices.empty():
             print(f"({notices.get()})", file=stdout)
-        reply = respond(service, line)
+        reply = respond(service, line, conversation)
         if reply is None:
             return 0
         if reply:
@@ -68,8 +71,9 @@ def _loop(service: QAService, stdin: TextIO, stdout: TextIO, history: Path | Non
             print(reply + ("\n" if interactive else f"\n{SEPARATOR}"), file=stdout, flush=True)
 
 
-def respond(service: QAService, line: str) -> str | None:
-    """The reply to one console line; None means quit, "" means nothing to say."""
+def respond(service: QAService, line: str, conversation: Conversations | None = None) -> str | None:
+    """The reply to one console line; None means quit, "" means nothing to say. With a `conversation`, a short
+    follow-up ("And when?") is read in the light of the previous question."""
     text = line.strip()
     if not text:
         return ""
@@ -83,7 +87,12 @@ def respond(service: QAService, line: str) -> str | None:
             return sources_text(service.sources())
         return f"Unknown command {command}; /help lists the commands."
     try:
-        return answer_text(service.answer(text))
+        if conversation is None:
+            return answer_text(service.answer(text))
+        resolved = conversation.resolve("console", text)
+        answer = service.answer(resolved.question, prefer=resolved.prefer)
+        conversation.remember("console", resolved.question, answer)
+        return answer_text(answer, reader_language(text))
     except BadQuestionError:
         return ""
 

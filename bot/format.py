@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from bot.messages import note, reader_language, say
+from index.journal import Report
 from index.language import ENGLISH
 from index.records import Answer, DocumentInfo, Hit
 
@@ -304,3 +306,16 @@ def shorten(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut) + "…"
+
+
+def report_text(report: Report) -> str:
+    """What editors read (`eventbot report`, Telegram's /report): the gaps, the 👎 answers, the articles used."""
+    since = time.strftime("%Y-%m-%d", time.localtime(report.since)) if report.since else "the start"
+    lines = [f"{report.questions} questions since {since}.", "", "Asked, not answered by the articles:"]
+    lines += [f"  {count}× {question}" for question, count in report.unanswered] or ["  (none)"]
+    lines += ["", "Answers readers marked 👎:"]
+    lines += [f"  {count}× {question} → {title}, paragraph {paragraph}" for question, title, paragraph, count in report.disliked]
+    lines += [] if report.disliked else ["  (none)"]
+    lines += ["", "Articles quoted in answers:"]
+    lines += [f"  {count}× {title}" for title, count in report.articles] or ["  (none)"]
+    return terminal_safe("\n".join(lines))

@@ -8,16 +8,20 @@ first version was already answered; answering again would post a second reply).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from telegram import (
     BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
@@ -32,6 +36,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     InlineQueryHandler,
@@ -42,13 +47,15 @@ from telegram.ext import (
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.errors import explain
-from bot.format import answer_html, citation, escape, hit_html, shorten, sources_html
+from bot.format import answer_html, citation, escape, hit_html, pack_messages, report_text, shorten, sources_html
 from bot.logs import redact
 from bot.messages import example_question, reader_language, say
 from bot.settings import TelegramSettings
 from index.batching import AnswerBatcher
 from index.errors import BadQuestionError, EventBotError, Fix
 from index.fetch import add_article, index_added, save_article
+from index.followup import Conversations
+from index.journal import Journal
 from index.language import ENGLISH
 from index.loader import MAX_FILE_BYTES, SUFFIXES
 from index.records import DocumentInfo
@@ -65,6 +72,8 @@ COMMANDS = [
     BotCommand("ask", "ask a question (works in groups too)"),
 ]
 # The bot's own words, in English and Korean, are in bot/messages.py.
+# "More" under an answer sends this many further sentences.
+MORE = 3
 EXAMPLE = say("example", ENGLISH)
 
 
@@ -135,6 +144,10 @@ class TelegramFrontEnd:
         self.rate = RateLimiter(settings.rate_limit_per_minute)
         self._refused_chats: set[int] = set()
         self._watcher: Watcher | None = None
+        self.conversations = Conversations(service.settings.followup_seconds)
+        engine = service.settings
+        # The question log, and with it the buttons under answers (their state lives there, not in memory).
+        self.journal = Journal(engine.journal_path, retention_days=engine.question_log_days) if engine.question_log else None
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -170,6 +183,8 @@ class TelegramFrontEnd:
         app.add_handler(CommandHandler("ask", self.ask, filters=new))
         app.add_handler(CommandHandler("reload", self.reload, filters=new))
         app.add_handler(CommandHandler("add", self.add, filters=new))
+        app.add_handler(CommandHandler("report", self.report, filters=new))
+        app.add_handler(CallbackQueryHandler(self.pressed))
         private = filters.ChatType.PRIVATE & new
         groups = filters.ChatType.GROUPS & new
         app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.private_text))
@@ -417,13 +432,73 @@ class TelegramFrontEnd:
             return
         # The typing indicator is a courtesy: if it fails, the answer still goes out.
         await _best_effort(context.bot.send_chat_action(message.chat_id, ChatAction.TYPING))
+        # A short follow-up ("And when?") is read in the light of this chat's previous question.
+        resolved = self.conversations.resolve(message.chat_id, question)
         try:
-            answer = await self.batcher.answer(question)
+            answer = await self.batcher.answer(resolved.question, resolved.prefer)
         except BadQuestionError:
             await self._reply(update, escape(say("ask_in_words", language, example=say("example", language))))
             return
-        for i, text in enumerate(answer_html(answer, language=language)):
-            await send(context.bot, message.chat_id, text, reply_to=message.message_id if i == 0 else None)
+        self.conversations.remember(message.chat_id, resolved.question, answer)
+        markup = None
+        if self.journal is not None:  # off the event loop: a write never holds up another chat's answer
+            asker = user.id if user is not None else message.chat_id
+            record = functools.partial(
+                self.journal.record, answer, chat=message.chat_id, asker=asker, shown=len(answer.presented)
+            )
+            question_id = await asyncio.to_thread(record)
+            markup = _buttons(question_id, language) if answer.presented else None
+        messages = answer_html(answer, language=language)
+        for i, text in enumerate(messages):
+            last = i == len(messages) - 1
+            await send(
+                context.bot,
+                message.chat_id,
+                text,
+                reply_to=message.message_id if i == 0 else None,
+                markup=markup if last else None,
+            )
+
+    async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """👍, 👎 and More under an answer: answered at once, recorded once per person, working after a restart."""
+        query = update.callback_query
+        assert query is not None
+        language = _language(update)
+        kind, _, number = (query.data or "").partition(":")
+        if self.journal is None or not number.isdigit() or kind not in {"up", "down", "more"}:
+            await _best_effort(query.answer())
+            return
+        question_id, user = int(number), query.from_user.id
+        if kind in {"up", "down"}:
+            saved = await asyncio.to_thread(self.journal.feedback, question_id, user, 1 if kind == "up" else -1)
+            await _best_effort(query.answer(say("thanks" if saved else "too_old", language)))
+            return
+        await _best_effort(query.answer())
+        asked = await asyncio.to_thread(self.journal.asked, question_id)
+        chat_id = query.message.chat.id if query.message is not None else user
+        if asked is None:
+            await send(context.bot, chat_id, escape(say("too_old", language)))
+            return
+        more = await asyncio.to_thread(self.service.answer, asked.question, asked.shown + MORE)
+        extra = more.hits[asked.shown :]
+        if not extra:
+            await send(context.bot, chat_id, escape(say("no_more", language)))
+            return
+        shown = replace(more, answered=True, presented=extra, notes=())
+        for text in answer_html(shown, language=language):
+            await send(context.bot, chat_id, text)
+
+    async def report(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Admins only: what readers asked that the articles do not answer, 👎 answers, articles cited (7 days)."""
+        language = _language(update)
+        if not self._is_admin(update):
+            await self._reply(update, escape(say("not_admin", language)))
+            return
+        if self.journal is None:
+            await self._reply(update, escape(say("log_off", language)))
+            return
+        report = await asyncio.to_thread(self.journal.report, time.time() - 7 * 86_400.0, 5)
+        await self._reply(update, *pack_messages([escape(report_text(report))]))
 
     async def _reply(self, update: Update, *texts: str) -> None:
         """Send HTML messages to the update's chat, the first as a reply to its message."""
@@ -489,7 +564,19 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut | RetryAfter)
 
 
-async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None) -> None:
+def _buttons(question_id: int, language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("👍", callback_data=f"up:{question_id}"),
+                InlineKeyboardButton("👎", callback_data=f"down:{question_id}"),
+                InlineKeyboardButton(say("more", language), callback_data=f"more:{question_id}"),
+            ]
+        ]
+    )
+
+
+async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None, markup: Any = None) -> None:
     """Send one HTML message, retrying with back-off where that cannot duplicate it."""
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     async for attempt in AsyncRetrying(
@@ -499,7 +586,7 @@ async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None
         reraise=True,
     ):
         with attempt:
-            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply)
+            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply, reply_markup=markup)
 
 
 async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:

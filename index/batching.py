@@ -27,9 +27,9 @@ class AnswerBatcher:
         self._pending: list[tuple[Prepared, asyncio.Future[Answer]]] = []
         self._worker: asyncio.Task[None] | None = None
 
-    async def answer(self, question: str) -> Answer:
+    async def answer(self, question: str, prefer: str | None = None) -> Answer:
         """Answer one question; raises BadQuestionError for an empty one, like the service."""
-        prepared = self.service.prepare(question)
+        prepared = self.service.prepare(question, prefer)
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((prepared, future))
         if self._worker is None or self._worker.done():

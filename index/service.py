@@ -32,6 +32,7 @@ class Prepared:
 
     text: str
     notes: tuple[str, ...]
+    prefer: str | None = None  # a follow-up's article: the one the previous answer quoted (`index.followup`)
 
 
 def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
@@ -122,7 +123,9 @@ class QAService:
         self._ranker = ranker  # one reference swap: a batch in flight keeps the one it took
         return data
 
-    def rank(self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None) -> list[Ranked]:
+    def rank(
+        self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None, prefer: Sequence[str | None] | None = None
+    ) -> list[Ranked]:
         """The rankings of cleaned questions, with one embedding call for the batch."""
         ranker = ranker or self._ranker
         wanted = [i for i, text in enumerate(texts) if ranker.needs_multilingual(text)]
@@ -135,16 +138,16 @@ class QAService:
         vectors = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         if english:
             vectors[english] = self.embedder.encode([texts[i] for i in english])
-        return ranker.rank(texts, vectors, top_k, second)
+        return ranker.rank(texts, vectors, top_k, second, prefer)
 
-    def answer(self, question: str, top_k: int | None = None) -> Answer:
-        """Answer one question."""
-        return self.answer_many([question], top_k)[0]
+    def answer(self, question: str, top_k: int | None = None, prefer: str | None = None) -> Answer:
+        """Answer one question (`prefer`: an article to lean towards, for a follow-up)."""
+        return self.answer_prepared([self.prepare(question, prefer)], top_k)[0]
 
-    def prepare(self, question: str) -> Prepared:
+    def prepare(self, question: str, prefer: str | None = None) -> Prepared:
         """Clean one question; raises BadQuestionError when nothing is left to ask."""
         text, notes = clean_question(question, self.settings.max_question_chars)
-        return Prepared(text, notes)
+        return Prepared(text, notes, prefer)
 
     def answer_many(self, questions: Sequence[str], top_k: int | None = None) -> list[Answer]:
         """Answer a batch of questions with one embedding call; raises BadQuestionError on a blank one."""
@@ -158,7 +161,7 @@ class QAService:
         texts = [p.text for p in prepared]
         ranker = self._ranker  # one index for the whole batch, even if /reload swaps it meanwhile
         answers = []
-        for item, ranked in zip(prepared, self.rank(texts, k, ranker), strict=True):
+        for item, ranked in zip(prepared, self.rank(texts, k, ranker, [p.prefer for p in prepared]), strict=True):
             hits = ranker.hits(ranked)  # deeper than k for a how-much question: other articles' figures
             decision = decide(item.text, hits, self.thresholds[language_of(item.text)])
             answers.append(Answer(item.text, decision.answered, hits[:k], item.notes + decision.notes, decision.presented))

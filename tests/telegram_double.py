@@ -427,14 +427,16 @@ def inline_update(user_id: int, query_id: str, query: str) -> dict[str, Any]:
     }
 
 
-def callback_update(chat_id: int, query_id: str) -> dict[str, Any]:
+def callback_update(chat_id: int, query_id: str, data: str = "button", user_id: int | None = None) -> dict[str, Any]:
+    """A press of an inline button under one of the bot's messages in a private chat."""
     chat = {"id": chat_id, "type": "private", "first_name": "Someone"}
+    user = user_id or chat_id
     return {
         "callback_query": {
             "id": query_id,
-            "from": {"id": chat_id, "is_bot": False, "first_name": f"User{chat_id}"},
+            "from": {"id": user, "is_bot": False, "first_name": f"User{user}"},
             "chat_instance": "ci",
-            "data": "button",
+            "data": data,
             "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "old"},
         }
     }

@@ -43,6 +43,8 @@ FIGURE_POOL = 8
 # In a corpus with articles in both languages, a sentence in the question's language gets this much more:
 # an article published in Korean and in English is quoted in the reader's language.
 W_LANGUAGE = 0.05
+# A follow-up question ("And when?") leans towards the article the previous answer quoted.
+W_FOLLOWUP = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class Ranker:
         self.has_korean = bool(self._korean_row.any())
         self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
         numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
+        self._document_number = numbers
         self._document_of_row = np.array([numbers[s.doc_id] for s in data.sentences], dtype=np.int32)
         self._recency = _recency(data)
 
@@ -84,7 +87,12 @@ class Ranker:
         return self.has_korean or has_hangul(question)
 
     def rank(
-        self, questions: Sequence[str], vectors: np.ndarray, top_k: int, second: Sequence[np.ndarray | None] | None = None
+        self,
+        questions: Sequence[str],
+        vectors: np.ndarray,
+        top_k: int,
+        second: Sequence[np.ndarray | None] | None = None,
+        prefer: Sequence[str | None] | None = None,
     ) -> list[Ranked]:
         """For each question (text and vector), the top_k distinct sentences (FIGURE_POOL for a how-much question).
 
@@ -97,8 +105,9 @@ class Ranker:
         if total > EXACT_LIMIT:
             _, dense_rows = self.data.ann.search(vectors, min(total, CANDIDATES))
         second = second if second is not None else [None] * len(questions)
+        prefer = prefer if prefer is not None else [None] * len(questions)
         return [
-            self._one(question, vector, second[i], None if dense_rows is None else dense_rows[i], top_k)
+            self._one(question, vector, second[i], None if dense_rows is None else dense_rows[i], top_k, prefer[i])
             for i, (question, vector) in enumerate(zip(questions, vectors, strict=True))
         ]
 
@@ -111,7 +120,9 @@ class Ranker:
         pools.append(np.argpartition(-lexical, CANDIDATES)[:CANDIDATES])
         return np.unique(np.concatenate(pools))
 
-    def _one(self, question: str, q: np.ndarray, q2: np.ndarray | None, dense_rows: np.ndarray | None, top_k: int) -> Ranked:
+    def _one(
+        self, question: str, q: np.ndarray, q2: np.ndarray | None, dense_rows: np.ndarray | None, top_k: int, prefer: str | None
+    ) -> Ranked:
         if asks_for_figure(question):
             top_k = max(top_k, FIGURE_POOL)
         data, shard = self.data, self.data.shard
@@ -140,6 +151,8 @@ class Ranker:
         )
         if self.has_korean:
             fused = fused + W_LANGUAGE * (self._korean_row[rows] == (language == KOREAN))
+        if prefer is not None and prefer in self._document_number:
+            fused = fused + W_FOLLOWUP * (self._document_of_row[rows] == self._document_number[prefer])
         if expected_type(question) is not None or answers_kind(question, "")[0]:
             # Only the leaders can change places over a bonus this small; checking them is enough.
             leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]

@@ -1,0 +1,109 @@
+"""Follow-up questions: "And how many were delivered?" read in the light of the question before it.
+
+In a chat, a short question that leans on the previous one (it opens with "and", "what about", "so"; it points
+back with "it", "that", "they", "그건"; or it is only a question word, "When?") is searched together with what
+the previous question was about (its names and content words) and, for "who said that?", the sentence the bot
+quoted. A question that stands on its own is left exactly as it is. Turns are kept per chat, in memory, for
+`followup_seconds` (FOLLOWUP_SECONDS); no language model rewrites anything: the reader's words are only joined.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from index.language import has_hangul
+from index.records import Answer
+
+# At most this many words (Korean: eojeol) for a question to lean on the one before it.
+SHORT_WORDS = 7
+_OPENERS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|plus|what else)\b", re.I)
+_POINTERS = re.compile(r"\b(it|its|it's|that|this|these|those|they|them|their|he|she|his|her|him|there|the same)\b", re.I)
+_ONLY_ASKING = re.compile(r"^\s*(who|what|when|where|why|how( many| much| long)?|which( one)?)\s*(else)?\s*\??\s*$", re.I)
+_KO_POINTERS = re.compile(r"(그건|그거|그게|그것|그럼|그러면|그때|그 때|거기|그분|그 사람|그들|이건|저건|그리고|그래서|또)")
+# "What about the KF-21?": the same question about another subject.
+_COMPARING = re.compile(r"^\s*(and\s+)?(what|how) about\b", re.I)
+# A name or a model number after the first word: the question says what it is about.
+_NAMED = re.compile(r"\b[A-Z][\w'’-]*|\b[\w-]*\d[\w-]*")
+_SAID = re.compile(r"\b(said|say|says|announced|told)\b|말했|발언", re.I)
+# Words of the previous question that carry its subject: names, numbers, and longer content words.
+_SUBJECT = re.compile(r"[A-Z][\w'’.-]*|[\w-]*\d[\w-]*|[가-힣]{2,}|[a-z]{4,}")
+_FUNCTION = frozenset(
+    {"what", "when", "where", "which", "whose", "much", "many", "does", "did", "will", "would", "could", "should",
+     "about", "with", "from", "that", "this", "there", "their", "have", "been", "were", "into", "after", "before",
+     "How", "What", "When", "Where", "Who", "Which", "Why", "Is", "Are", "Was", "Were", "Did", "Does", "Do", "The"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    question: str  # as searched (already resolved)
+    quoted: str  # the first sentence the bot showed, "" when it declined
+    at: float
+    doc_id: str | None = None  # the article it quoted
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What to search with: the question (joined with the previous turn's subject, for a follow-up) and the
+    article to lean towards (the one the previous answer quoted)."""
+
+    question: str
+    prefer: str | None = None
+
+
+def leans_on_previous(question: str) -> bool:
+    """Whether a question is a follow-up: short, and pointing back or cut short."""
+    words = question.split()
+    if not words or len(words) > SHORT_WORDS:
+        return False
+    if has_hangul(question):
+        return bool(_KO_POINTERS.search(question)) or len(words) <= 2
+    if _POINTERS.search(question) or _COMPARING.search(question):
+        return True
+    if _NAMED.search(" ".join(words[1:])):  # "And which country bought the K-2 tanks?" names its own subject
+        return False
+    return len(words) <= 3 or bool(_OPENERS.search(question) or _ONLY_ASKING.match(question))
+
+
+def resolve(question: str, previous: Turn | None) -> str:
+    """The question to search with: unchanged, or joined with what the previous turn was about."""
+    if previous is None or not leans_on_previous(question):
+        return question
+    subject = [w for w in _SUBJECT.findall(previous.question) if w not in _FUNCTION]
+    words = [w for w in dict.fromkeys(subject) if w.lower() not in question.lower()]
+    joined = f"{question} {' '.join(words)}".strip()
+    if previous.quoted and _SAID.search(question):
+        joined = f"{joined} {previous.quoted}"
+    return joined
+
+
+class Conversations:
+    """The last turn of each chat, forgotten after `seconds`; safe to share between threads."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._turns: dict[object, Turn] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, chat: object, question: str) -> Resolved:
+        with self._lock:
+            turn = self._turns.get(chat)
+            if turn is not None and self.clock() - turn.at > self.seconds:
+                del self._turns[chat]
+                turn = None
+        searched = resolve(question, turn)
+        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+
+    def remember(self, chat: object, searched: str, answer: Answer) -> None:
+        first = answer.presented[0] if answer.presented else None
+        quoted = first.sentence.text if first is not None else ""
+        with self._lock:
+            if len(self._turns) > 100_000:  # a bound on memory: the oldest half goes
+                for key in list(self._turns)[: len(self._turns) // 2]:
+                    del self._turns[key]
+            self._turns[chat] = Turn(searched, quoted, self.clock(), first.document.doc_id if first is not None else None)

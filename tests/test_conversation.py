@@ -1,0 +1,118 @@
+"""The reader's conversation: replies for a phone, follow-ups, buttons, and what editors learn (the question log)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from index.followup import Conversations, leans_on_previous, resolve
+from index.journal import SCHEMA_VERSION, Journal
+from index.records import Answer
+from index.service import QAService
+from index.settings import Settings
+from tests.botproc import answers_to, prepare_bot
+from tests.helpers import SEED, article_folder
+from tests.telegram_double import callback_update, html_problem, plain
+
+
+def test_a_follow_up_leans_on_the_previous_question_and_a_stand_alone_one_does_not() -> None:
+    assert leans_on_previous("And how many were delivered?") and leans_on_previous("When?")
+    assert leans_on_previous("Who said that?") and leans_on_previous("그건 얼마예요?")
+    assert not leans_on_previous("How much did Hanwha pay for Philly Shipyard in December 2024?")
+    chat = Conversations(seconds=60, clock=lambda: 0.0)
+    stand_alone = "Which ship will Hanwha Ocean repair for the US Navy?"
+    assert chat.resolve(1, stand_alone).question == stand_alone  # nothing to lean on yet, and nothing changed
+
+
+def test_follow_ups_expire_and_are_per_chat(tmp_path: Path) -> None:
+    service = QAService.open(
+        Settings(seeds_dir=article_folder(tmp_path / "s", SEED), index_dir=tmp_path / "i", embedding_backend="hashing"),
+        lambda m: None,
+    )
+    now = [0.0]
+    chats = Conversations(seconds=60, clock=lambda: now[0])
+    chats.remember(
+        1, "How much is the K-2 tank deal with Poland worth?", service.answer("How much is the K-2 tank deal with Poland worth?")
+    )
+    resolved = chats.resolve(1, "And who builds it?")
+    assert "Poland" in resolved.question and resolved.prefer == "2025-07-08-k-defense-day"
+    assert chats.resolve(2, "And who builds it?").question == "And who builds it?"  # another chat
+    now[0] = 61.0
+    assert chats.resolve(1, "And who builds it?").question == "And who builds it?"  # too late
+    assert resolve("Who said that?", None) == "Who said that?"
+
+
+def _answer(service: QAService, question: str) -> Answer:
+    return service.answer(question)
+
+
+def test_the_question_log_records_hashes_feedback_once_retention_and_reports(tmp_path: Path) -> None:
+    service = QAService.open(
+        Settings(seeds_dir=article_folder(tmp_path / "s", SEED), index_dir=tmp_path / "i", embedding_backend="hashing"),
+        lambda m: None,
+    )
+    journal = Journal(tmp_path / "journal.sqlite3", retention_days=90)
+    answered = journal.record(_answer(service, "Where was K-Defense Day held?"), chat=111, asker=222, shown=1)
+    for _ in range(2):  # the same question twice, and a near-duplicate: one group of three
+        journal.record(_answer(service, "What is the capital of France?"), chat=111, asker=222, shown=0)
+    journal.record(_answer(service, "what is the capital of France"), chat=333, asker=444, shown=0)
+    assert journal.feedback(answered, 222, -1) and journal.feedback(answered, 222, -1)  # idempotent per person
+    assert journal.feedback(answered, 555, -1) and not journal.feedback(9999, 222, 1)
+    report = journal.report()
+    assert report.questions == 4 and report.unanswered[0][1] == 3 and "capital of France" in report.unanswered[0][0]
+    assert report.disliked == [("Where was K-Defense Day held?", report.disliked[0][1], 2, 2)]
+    with sqlite3.connect(tmp_path / "journal.sqlite3") as db:
+        askers = {row[0] for row in db.execute("SELECT asker FROM questions")}
+        assert "222" not in askers and all(len(a) == 32 for a in askers)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+    assert journal.forget(444) == 1
+    assert journal.purge(now=time.time() + 91 * 86_400) == 3 and journal.report().questions == 0
+    journal.close()
+    reopened = Journal(tmp_path / "journal.sqlite3")  # migrations are not run twice
+    assert reopened.report().questions == 0
+
+
+def test_telegram_replies_buttons_feedback_more_follow_up_report_and_restart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = 777
+    bot = prepare_bot(tmp_path / "home", ADMIN_USER_IDS=str(admin), QUESTION_LOG="true")
+    bot.start()
+    try:
+        (reply,) = answers_to(bot, 701, bot.ask(701, "Where was K-Defense Day held?"))
+        assert "<blockquote>" in reply["text"] and html_problem(reply["text"]) is None
+        buttons = reply["reply_markup"]["inline_keyboard"][0]
+        assert [b["text"] for b in buttons] == ["👍", "👎", "More"]
+        down, more = buttons[1]["callback_data"], buttons[2]["callback_data"]
+        bot.double.push(callback_update(701, "cb1", down))
+        assert bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb1"))
+        bot.double.push(callback_update(701, "cb2", more))
+        assert bot.double.wait_for(lambda: len(bot.double.sent(chat_id=701)) >= 2)
+        assert "[1]" in bot.double.sent(chat_id=701)[-1]["text"]
+        (declined,) = answers_to(bot, 702, bot.ask(702, "What is the capital of France?"))
+        assert "do not answer" in plain(declined["text"])
+        (report,) = answers_to(bot, admin, bot.ask(admin, "/report"))
+        assert "capital of France" in report["text"] and "Where was K-Defense Day held?" in report["text"]
+    finally:
+        bot.stop()
+    # After a restart, the buttons under the old answer still work: their state is in the log, not in memory.
+    bot.start()
+    try:
+        bot.double.push(callback_update(703, "cb3", more, user_id=703))
+        assert bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb3"))
+        assert bot.double.wait_for(lambda: bot.double.sent(chat_id=703))
+    finally:
+        bot.stop()
+    # The editor's report on the command line: the 👎 answer and the unanswered question, as JSON too.
+    for name, value in bot.env.items():
+        if name in {"SEEDS_DIR", "INDEX_DIR", "EMBEDDING_BACKEND"}:
+            monkeypatch.setenv(name, value)
+    assert main(["report", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["unanswered"][0]["question"] == "What is the capital of France?"
+    assert data["disliked"][0]["question"] == "Where was K-Defense Day held?"
