@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from index.records import Answer
 from index.service import QAService
 from index.settings import Settings
 from tests.botproc import answers_to, prepare_bot
-from tests.helpers import SEED, article_folder
+from tests.helpers import REPO, SEED, article_folder
 from tests.telegram_double import callback_update, html_problem, plain
 
 
@@ -116,3 +119,30 @@ def test_telegram_replies_buttons_feedback_more_follow_up_report_and_restart(
     data = json.loads(capsys.readouterr().out)
     assert data["unanswered"][0]["question"] == "What is the capital of France?"
     assert data["disliked"][0]["question"] == "Where was K-Defense Day held?"
+
+
+def test_the_question_log_survives_a_process_killed_mid_write(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    writer = f"""
+import sys
+sys.path.insert(0, {str(REPO)!r})
+from pathlib import Path
+from index.journal import Journal
+from index.records import Answer
+journal = Journal(Path({str(path)!r}))
+print("ready", flush=True)
+n = 0
+while True:
+    journal.record(Answer("question %d" % n, False, ()), chat=1, asker=2, shown=0)
+    n += 1
+"""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        process = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        process.send_signal(sig)
+        process.wait(timeout=10)
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("SELECT COUNT(*) FROM questions").fetchone()[0] > 0
+    assert Journal(path).report().questions > 0  # and it opens and reports as before
