@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--since", default="30", help="a number of days, or a date YYYY-MM-DD (default: 30 days)")
     p.set_defaults(handler=cmd_report)
 
+    p = sub.add_parser("forget", help="delete everything one Telegram user asked or pressed from the question log")
+    p.add_argument("user_id", type=int, help="the user's numeric Telegram id")
+    p.set_defaults(handler=cmd_forget)
+
     p = sub.add_parser("ask", help="answer questions (arguments, or one per line on standard input)")
     p.add_argument("question", nargs="*", help="the question; omit to read questions from standard input")
     p.add_argument("--top-k", type=_positive, default=None, metavar="N", help="how many sentences to return (default TOP_K)")
@@ -235,6 +239,16 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
         )
     else:
         print(report_text(report))
+    return 0
+
+
+def cmd_forget(config: Config, args: argparse.Namespace) -> int:
+    """A reader's right to be forgotten: their questions and feedback deleted from the question log."""
+    from index.journal import Journal
+
+    path = config.engine.journal_path
+    removed = Journal(path, retention_days=config.engine.question_log_days).forget(args.user_id) if path.is_file() else 0
+    print(f"Deleted {removed} question{'s' if removed != 1 else ''} of that user (and their feedback).")
     return 0
 
 

@@ -55,6 +55,8 @@ def answer_text(answer: Answer, language: str | None = None) -> str:
     return terminal_safe("\n".join(lines))
 
 
+# A URL longer than this is not linked (it would crowd the reply out of Telegram's limit).
+MAX_LINK = 1_000
 # Between the answers of piped questions (`eventbot ask` reading standard input, a piped console).
 SEPARATOR = "-" * 40
 
@@ -237,7 +239,7 @@ def _marked(text: str, marks: tuple[frozenset[str], re.Pattern[str] | None]) -> 
 def _source_html(document: DocumentInfo, hits: list[Hit], number: int, language: str) -> str:
     """The citation in italics; with a known URL, the title links to the article (the URL itself not repeated)."""
     title = escape(shorten(document.title, 200))
-    if document.url:
+    if document.url and len(document.url) <= MAX_LINK:
         title = f'<a href="{html.escape(document.url, quote=True)}">{title}</a>'
     rest = [*([document.date] if document.date else []), _paragraphs(hits, language)]
     return f"<i>[{number}] {title}, {escape(', '.join(rest))}</i>"
@@ -285,6 +287,7 @@ def pack_messages(blocks: list[str], limit: int = TELEGRAM_LIMIT, separator: str
 
 def _escaped_chunks(text: str, budget: int) -> list[str]:
     """Escaped pieces of plain text, each at most `budget` characters once escaped, cut at spaces if possible."""
+    budget = max(budget, 16)  # an entity ("&amp;") always fits, so every round takes at least one character
     pieces: list[str] = []
     rest = text
     while len(escape(rest)) > budget:
@@ -312,10 +315,13 @@ def report_text(report: Report) -> str:
     """What editors read (`eventbot report`, Telegram's /report): the gaps, the 👎 answers, the articles used."""
     since = time.strftime("%Y-%m-%d", time.localtime(report.since)) if report.since else "the start"
     lines = [f"{report.questions} questions since {since}.", "", "Asked, not answered by the articles:"]
-    lines += [f"  {count}× {question}" for question, count in report.unanswered] or ["  (none)"]
+    lines += [f"  {count}× {shorten(question, 200)}" for question, count in report.unanswered] or ["  (none)"]
     lines += ["", "Answers readers marked 👎:"]
-    lines += [f"  {count}× {question} → {title}, paragraph {paragraph}" for question, title, paragraph, count in report.disliked]
+    lines += [
+        f"  {count}× {shorten(question, 200)} → {shorten(title, 120)}, paragraph {paragraph}"
+        for question, title, paragraph, count in report.disliked
+    ]
     lines += [] if report.disliked else ["  (none)"]
     lines += ["", "Articles quoted in answers:"]
-    lines += [f"  {count}× {title}" for title, count in report.articles] or ["  (none)"]
+    lines += [f"  {count}× {shorten(title, 200)}" for title, count in report.articles] or ["  (none)"]
     return terminal_safe("\n".join(lines))

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import logging
 import secrets
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -147,7 +148,7 @@ class TelegramFrontEnd:
         self.conversations = Conversations(service.settings.followup_seconds)
         engine = service.settings
         # The question log, and with it the buttons under answers (their state lives there, not in memory).
-        self.journal = Journal(engine.journal_path, retention_days=engine.question_log_days) if engine.question_log else None
+        self.journal = _open_journal(engine.journal_path, engine.question_log_days) if engine.question_log else None
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -446,8 +447,12 @@ class TelegramFrontEnd:
             record = functools.partial(
                 self.journal.record, answer, chat=message.chat_id, asker=asker, shown=len(answer.presented)
             )
-            question_id = await asyncio.to_thread(record)
-            markup = _buttons(question_id, language) if answer.presented else None
+            try:
+                question_id = await asyncio.to_thread(record)
+            except sqlite3.Error:  # the log is a help to editors: a reader still gets the answer, without buttons
+                log.warning("could not record a question in %s", self.journal.path, exc_info=True)
+            else:
+                markup = _buttons(question_id, language) if answer.presented else None
         messages = answer_html(answer, language=language)
         for i, text in enumerate(messages):
             last = i == len(messages) - 1
@@ -474,17 +479,23 @@ class TelegramFrontEnd:
             await _best_effort(query.answer(say("thanks" if saved else "too_old", language)))
             return
         await _best_effort(query.answer())
+        if self.rate.check(user) != RateLimiter.ALLOW:  # More costs a ranking, like a question
+            return
         asked = await asyncio.to_thread(self.journal.asked, question_id)
         chat_id = query.message.chat.id if query.message is not None else user
         if asked is None:
             await send(context.bot, chat_id, escape(say("too_old", language)))
             return
-        more = await asyncio.to_thread(self.service.answer, asked.question, asked.shown + MORE)
-        extra = more.hits[asked.shown :]
+        language = reader_language(asked.question, query.from_user.language_code)
+        first = await asyncio.to_thread(self.service.answer, asked.question)  # what was shown (the ranking is stable)
+        more = await asyncio.to_thread(self.service.answer, asked.question, len(first.hits) + MORE)
+        seen = {(hit.sentence.doc_id, hit.sentence.paragraph, hit.sentence.sentence) for hit in first.presented}
+        extra = tuple(h for h in more.hits if (h.sentence.doc_id, h.sentence.paragraph, h.sentence.sentence) not in seen)
         if not extra:
             await send(context.bot, chat_id, escape(say("no_more", language)))
             return
-        shown = replace(more, answered=True, presented=extra, notes=())
+        # Further sentences keep the first answer's standing: after "the closest the articles come", still that.
+        shown = replace(more, presented=extra[:MORE], notes=(), answered=first.answered)
         for text in answer_html(shown, language=language):
             await send(context.bot, chat_id, text)
 
@@ -498,7 +509,7 @@ class TelegramFrontEnd:
             await self._reply(update, escape(say("log_off", language)))
             return
         report = await asyncio.to_thread(self.journal.report, time.time() - 7 * 86_400.0, 5)
-        await self._reply(update, *pack_messages([escape(report_text(report))]))
+        await self._reply(update, *pack_messages([escape(line) for line in report_text(report).splitlines()], separator="\n"))
 
     async def _reply(self, update: Update, *texts: str) -> None:
         """Send HTML messages to the update's chat, the first as a reply to its message."""
@@ -562,6 +573,15 @@ def _retryable(exc: BaseException) -> bool:
     Flood limits (429 with retry_after) are retried by AIORateLimiter.
     """
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut | RetryAfter)
+
+
+def _open_journal(path: Path, days: float) -> Journal | None:
+    """The question log, or None (logged) when it cannot be opened: answering matters more than recording."""
+    try:
+        return Journal(path, retention_days=days)
+    except (sqlite3.Error, OSError):
+        log.warning("the question log %s cannot be used; answering without it", path, exc_info=True)
+        return None
 
 
 def _buttons(question_id: int, language: str) -> InlineKeyboardMarkup:

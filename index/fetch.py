@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,26 +94,43 @@ def add_page(seeds_dir: Path, url: str, html: str | None = None) -> Saved:
 
 def save_article(seeds_dir: Path, name: str, text: str) -> Path:
     """Write an article under SEEDS_DIR as `name` (or `name-2`, … when taken: nothing is overwritten), whole or
-    not at all: it is written under a hidden name, which neither the loader nor the watcher reads, then renamed."""
+    not at all: it is written under a hidden temporary name, which neither the loader nor the watcher reads, and
+    then linked into place only if that name is still free (two uploads at once cannot take the same one).
+
+    A name is taken when any article file has its stem, whatever its extension: `report.md` beside `report.txt`
+    would give two articles one id."""
     name = Path(name).name  # never a path: "../.env" would write outside SEEDS_DIR
-    stem, suffix = Path(name).stem.lstrip(".") or "article", Path(name).suffix.lower()
+    # File names are at most 255 bytes: a long (Korean) title is cut to 150, leaving room for "-2" and the suffix.
+    stem = Path(name).stem.lstrip(".").encode("utf-8")[:150].decode("utf-8", errors="ignore") or "article"
+    suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
         raise FetchError(f"{name}: only {', '.join(SUFFIXES)} files are articles")
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise FetchError(f"{name}: over the {MAX_FILE_BYTES:,}-byte limit for one article")
-    seeds_dir.mkdir(parents=True, exist_ok=True)
-    target, number = seeds_dir / f"{stem}{suffix}", 2
-    while target.exists():
-        target = seeds_dir / f"{stem}-{number}{suffix}"
-        number += 1
-    partial = seeds_dir / f".{target.name}.partial"
+    partial: Path | None = None
     try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
+        seeds_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".", suffix=".partial", dir=seeds_dir)
+        partial = Path(temporary)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        taken = {p.stem.lower() for p in seeds_dir.iterdir() if p.suffix.lower() in SUFFIXES}
+        for number in range(1, 10_000):
+            candidate = stem if number == 1 else f"{stem}-{number}"
+            if candidate.lower() in taken:
+                continue
+            target = seeds_dir / f"{candidate}{suffix}"
+            try:
+                os.link(partial, target)  # fails if the name was taken meanwhile: then the next one
+            except FileExistsError:
+                continue
+            return target
+        raise FetchError(f"{name}: too many articles of that name")
     except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise FetchError(f"cannot save {target.name} in {seeds_dir} ({exc.strerror or type(exc).__name__})") from None
-    return target
+        raise FetchError(f"cannot save {name} in {seeds_dir} ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
 
 
 def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder], notify: Callable[[str], None]) -> DocumentInfo:

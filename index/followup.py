@@ -28,6 +28,7 @@ _KO_POINTERS = re.compile(r"(그건|그거|그게|그것|그럼|그러면|그때
 _COMPARING = re.compile(r"^\s*(and\s+)?(what|how) about\b", re.I)
 # A name or a model number after the first word: the question says what it is about.
 _NAMED = re.compile(r"\b[A-Z][\w'’-]*|\b[\w-]*\d[\w-]*")
+_KO_ASKING = re.compile(r"^\s*(얼마|언제|어디|누구|누가|몇|왜|어떻게|무슨|뭐)")
 _SAID = re.compile(r"\b(said|say|says|announced|told)\b|말했|발언", re.I)
 # Words of the previous question that carry its subject: names, numbers, and longer content words.
 _SUBJECT = re.compile(r"[A-Z][\w'’.-]*|[\w-]*\d[\w-]*|[가-힣]{2,}|[a-z]{4,}")
@@ -61,12 +62,13 @@ def leans_on_previous(question: str) -> bool:
     if not words or len(words) > SHORT_WORDS:
         return False
     if has_hangul(question):
-        return bool(_KO_POINTERS.search(question)) or len(words) <= 2
-    if _POINTERS.search(question) or _COMPARING.search(question):
+        # "그건 얼마예요?", "몇 대야?"; not "한화오션 매출은?", which names its own subject.
+        return bool(_KO_POINTERS.search(question) or (len(words) <= 2 and _KO_ASKING.match(question)))
+    if _COMPARING.search(question):  # "What about the KF-21?": the previous question, about another subject
         return True
-    if _NAMED.search(" ".join(words[1:])):  # "And which country bought the K-2 tanks?" names its own subject
+    if _NAMED.search(" ".join(words[1:])):  # "Is there a KF-21 export deal?" names its own subject
         return False
-    return len(words) <= 3 or bool(_OPENERS.search(question) or _ONLY_ASKING.match(question))
+    return bool(len(words) <= 3 or _POINTERS.search(question) or _OPENERS.search(question) or _ONLY_ASKING.match(question))
 
 
 def resolve(question: str, previous: Turn | None) -> str:

@@ -48,6 +48,8 @@ _MIGRATIONS = {
     """,
 }
 DAY = 86_400.0
+# Old questions are deleted when the log is opened and then at most this often (seconds), as questions arrive.
+PURGE_EVERY = 3_600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._purged = 0.0
+        self.purge()
 
     def close(self) -> None:
         with self._lock:
@@ -121,6 +125,8 @@ class Journal:
                first.confidence) if first is not None else (None, None, None, None, None)),
             shown,
         )  # fmt: skip
+        if time.time() - self._purged > PURGE_EVERY:
+            self.purge()
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO questions (at, chat, asker, question, outcome, doc_id, title, paragraph, sentence,"
@@ -149,6 +155,7 @@ class Journal:
     def purge(self, now: float | None = None) -> int:
         """Delete what is older than the retention period; returns how many questions went."""
         cutoff = (now or time.time()) - self.retention
+        self._purged = time.time()
         with self._lock:
             return self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
 

@@ -22,10 +22,11 @@ from index.service import QAService
 
 log = logging.getLogger(__name__)
 
-# watchfiles waits this long after the last change of a burst before reporting it (milliseconds).
-DEBOUNCE_MS = 800
-# How often the watching thread checks whether it should stop (milliseconds).
-STEP_MS = 100
+# watchfiles reports a burst of changes once no new change came for QUIET_MS, or after DEBOUNCE_MS at the most
+# (milliseconds): a `git pull` or 50 files copied with pauses of a few hundred milliseconds are one change.
+QUIET_MS = 600
+UNCHANGED = "articles unchanged"
+DEBOUNCE_MS = 4_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Watcher:
         self.on_update = on_update
         self.passes = 0  # rebuild passes made (tests count them)
         self._stop = threading.Event()
+        self.ready = threading.Event()  # set once the folder is watched (tests wait for it)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -63,14 +65,34 @@ class Watcher:
         folder = self.service.settings.seeds_dir
         try:
             changes_seen = watch(
-                folder, watch_filter=_is_article, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop, raise_interrupt=False
+                folder,
+                watch_filter=_is_watched,
+                debounce=DEBOUNCE_MS,
+                step=QUIET_MS,
+                stop_event=self._stop,
+                raise_interrupt=False,
+                yield_on_timeout=True,
+                rust_timeout=1_000,
             )
             for changes in changes_seen:
-                log.info("articles changed: %d file(s)", len(changes))
-                self.refresh()
+                if not self.ready.is_set():
+                    # Watching now: changes made since the index was loaded (a slow start-up) are taken in once.
+                    if not self._up_to_date():
+                        self.refresh()
+                    self.ready.set()
+                    continue
+                if changes:
+                    log.info("articles changed: %d path(s)", len(changes))
+                    self.refresh()
         except Exception:  # the watcher must never take the front end down with it
             log.exception("watching %s stopped", folder)
             self.on_update(Update(False, f"stopped watching {folder}; restart to pick up changes (details in the log)"))
+
+    def _up_to_date(self) -> bool:
+        try:
+            return plan_build(self.service.settings).up_to_date
+        except EventBotError:
+            return False  # refresh() says what is wrong
 
     def refresh(self) -> Update:
         """Check the articles, rebuild, swap; one pass at a time."""
@@ -78,7 +100,8 @@ class Watcher:
             self.passes += 1
             update = self._refresh()
         (log.info if update.ok else log.warning)("%s", update.message)
-        self.on_update(update)
+        if update.message != UNCHANGED:  # a file touched but not changed is nobody's news
+            self.on_update(update)
         return update
 
     def _refresh(self) -> Update:
@@ -91,7 +114,7 @@ class Watcher:
             problems = "; ".join(failed[:3]) + ("; …" if len(failed) > 3 else "")
             return Update(False, f"articles not updated, still answering from the previous index: {problems}")
         if plan.up_to_date:
-            return Update(True, "articles unchanged")
+            return Update(True, UNCHANGED)
         try:
             report = update_index(settings, lambda: service.embedder, lambda message: None, repair=False)
             data = service.reload()
@@ -101,7 +124,10 @@ class Watcher:
         return Update(True, f"{summary} Now answering from {len(data.manifest.documents)} articles.")
 
 
-def _is_article(change: object, path: str) -> bool:
-    """Article files only, no hidden or temporary ones (editors write `.name.swp`, `name~`)."""
+def _is_watched(change: object, path: str) -> bool:
+    """Articles and folders (a folder of articles moved in or out is one event), no hidden or temporary files
+    (editors write `.name.swp`, `name~`; `eventbot add` writes `.name.partial` first)."""
     name = path.rsplit("/", 1)[-1]
-    return not name.startswith(".") and not name.endswith("~") and any(name.lower().endswith(s) for s in SUFFIXES)
+    if name.startswith(".") or name.endswith("~"):
+        return False
+    return "." not in name or any(name.lower().endswith(s) for s in SUFFIXES)

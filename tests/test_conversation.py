@@ -27,6 +27,9 @@ def test_a_follow_up_leans_on_the_previous_question_and_a_stand_alone_one_does_n
     assert leans_on_previous("And how many were delivered?") and leans_on_previous("When?")
     assert leans_on_previous("Who said that?") and leans_on_previous("그건 얼마예요?")
     assert not leans_on_previous("How much did Hanwha pay for Philly Shipyard in December 2024?")
+    assert not leans_on_previous("Is there a KF-21 export deal?")  # names its own subject
+    assert not leans_on_previous("한화오션 매출은?") and leans_on_previous("몇 대야?")
+    assert leans_on_previous("What about the KF-21?")
     chat = Conversations(seconds=60, clock=lambda: 0.0)
     stand_alone = "Which ship will Hanwha Ocean repair for the US Navy?"
     assert chat.resolve(1, stand_alone).question == stand_alone  # nothing to lean on yet, and nothing changed

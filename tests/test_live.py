@@ -64,7 +64,7 @@ def live(tmp_path: Path) -> tuple[QAService, Watcher, list[Update]]:
     service = QAService.open(Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing"), lambda m: None)
     updates: list[Update] = []
     watcher = Watcher(service, updates.append).start()
-    time.sleep(0.3)  # the watch is set up
+    assert watcher.ready.wait(10)
     yield service, watcher, updates
     watcher.stop()
 

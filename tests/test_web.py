@@ -17,9 +17,11 @@ from bot.cli import main
 from bot.format import answer_html, answer_json, answer_text
 from index import fetch
 from index.loader import front_matter, load_documents, title_case
+from index.records import Answer, DocumentInfo, Hit, Sentence
 from index.service import QAService
 from index.settings import Settings
 from tests.helpers import REPO, SEED
+from tests.telegram_double import html_problem
 
 PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
 URL_IN_PAGE = "https://news.example.com/2025/09/16/hanwha-navy-repair"
@@ -156,3 +158,23 @@ def test_sources_are_listed_newest_first(tmp_path: Path) -> None:
     (seeds / "undated-note.txt").write_text("A note without a date.\n", encoding="utf-8")
     service = QAService.open(Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing"), lambda m: None)
     assert [doc.date for doc in service.sources()] == ["2025-09-16", "2025-07-08", None]
+
+
+def test_a_saved_article_never_shares_an_id_or_a_name_and_long_urls_are_not_linked(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "report.txt").write_text("An article.\n", encoding="utf-8")
+    saved = fetch.save_article(seeds, "Report.md", "# Report\n\nAnother article with the same name.\n")
+    assert saved.name == "Report-2.md" and len(load_documents(seeds).documents) == 2  # two ids, none skipped
+    assert fetch.save_article(seeds, "가" * 200 + ".txt", "긴 이름의 기사입니다.\n").name.endswith(".txt")  # no OSError
+    assert not list(seeds.glob(".*"))  # no temporary file left
+    hits = (
+        Hit(
+            Sentence("d", 1, 1, 0, 5, "Text."),
+            DocumentInfo("d", "Title", "2025-01-01", "d.html", "h", 1, "https://example.com/" + "x" * 5000),
+            1.0,
+            0.9,
+        ),
+    )
+    (message,) = answer_html(Answer("q", True, hits, (), hits))  # returns: no endless loop on a tight budget
+    assert "<a href" not in message and html_problem(message) is None
