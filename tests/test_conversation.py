@@ -100,6 +100,10 @@ def test_telegram_replies_buttons_feedback_more_follow_up_report_and_restart(
         bot.double.push(callback_update(701, "cb2", more))
         assert bot.double.wait_for(lambda: len(bot.double.sent(chat_id=701)) >= 2)
         assert "[1]" in bot.double.sent(chat_id=701)[-1]["text"]
+        # A follow-up through Telegram: "them" are the tanks of the previous question (alone, it finds no company).
+        answers_to(bot, 704, bot.ask(704, "How much is the K-2 tank contract worth?"))
+        (followed,) = answers_to(bot, 704, bot.ask(704, "Which company makes them?"))
+        assert "Hyundai Rotem" in plain(followed["text"])
         (declined,) = answers_to(bot, 702, bot.ask(702, "What is the capital of France?"))
         assert "do not answer" in plain(declined["text"])
         (report,) = answers_to(bot, admin, bot.ask(admin, "/report"))
