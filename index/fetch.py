@@ -67,7 +67,8 @@ def fetch_page(url: str, *, timeout: float | None = None, max_bytes: int = MAX_F
                 body += chunk
                 if len(body) > max_bytes:
                     raise FetchError(f"{url}: the page is over the {max_bytes:,}-byte limit for one article")
-            encoding = response.encoding or "utf-8"
+            declared_charset = "charset=" in response.headers.get("content-type", "").lower()
+            encoding = (response.encoding if declared_charset else _meta_charset(bytes(body[:4096]))) or "utf-8"
     except httpx.TooManyRedirects:
         raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)") from None
     except httpx.TimeoutException:
@@ -78,6 +79,15 @@ def fetch_page(url: str, *, timeout: float | None = None, max_bytes: int = MAX_F
         return bytes(body).decode(encoding, errors="replace")
     except LookupError:  # an encoding name Python does not know
         return bytes(body).decode("utf-8", errors="replace")
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.I)
+
+
+def _meta_charset(head: bytes) -> str | None:
+    """The encoding a page declares in its own <meta> (a Korean page may be EUC-KR), when the server did not say."""
+    found = _META_CHARSET.search(head)
+    return found.group(1).decode("ascii") if found else None
 
 
 def add_page(seeds_dir: Path, url: str, html: str | None = None) -> Saved:

@@ -45,6 +45,10 @@ class Pages(http.server.BaseHTTPRequestHandler):
             self._send(200, "text/html", b"<html><body><p>" + b"word " * 4_000_000 + b"</p></body></html>")
         elif self.path == "/report.pdf":
             self._send(200, "application/pdf", b"%PDF-1.4 not an article")
+        elif self.path == "/euc-kr":  # the encoding only in the page's <meta>, as older Korean sites do
+            page = "<html><head><meta charset='euc-kr'><title>방산 수출</title></head><body><article>"
+            page += "<p>" + "한화에어로스페이스는 폴란드에 자주포를 수출했다고 밝혔다. " * 8 + "</p></article></body></html>"
+            self._send(200, "text/html", page.encode("euc-kr"))
         elif self.path == "/empty":
             self._send(200, "text/html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
         else:
@@ -178,3 +182,7 @@ def test_a_saved_article_never_shares_an_id_or_a_name_and_long_urls_are_not_link
     )
     (message,) = answer_html(Answer("q", True, hits, (), hits))  # returns: no endless loop on a tight budget
     assert "<a href" not in message and html_problem(message) is None
+
+
+def test_a_page_in_euc_kr_declared_only_in_its_meta_is_read_right(web: str) -> None:
+    assert "한화에어로스페이스는 폴란드에" in fetch.fetch_page(f"{web}/euc-kr")
