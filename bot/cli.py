@@ -312,25 +312,20 @@ def cmd_eval(config: Config, args: argparse.Namespace) -> int:
     from measure.evaluate import evaluate, format_report, load_questions, plot_calibration
 
     settings = config.engine
-    if followups.is_pair_file(args.file):  # question pairs: follow-ups with and without the previous turn
-        pairs = followups.load_pairs(args.file)
-        with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
-            if args.seeds is not None:
-                settings = settings.model_copy(update={"seeds_dir": args.seeds, "index_dir": Path(scratch) / "index"})
-            pair_report = followups.evaluate_pairs(QAService.open(settings, _notify), pairs, verbose=args.verbose)
-        print(
-            json.dumps({"file": str(args.file), **pair_report.as_dict()})
-            if args.json
-            else followups.format_pairs(str(args.file), pair_report)
-        )
-        return 0
-    questions = load_questions(args.file)
+    pairs = followups.load_pairs(args.file) if followups.is_pair_file(args.file) else None
+    questions = load_questions(args.file) if pairs is None else []
     if args.plot is not None:
         _writable(args.plot, "--plot")
     with tempfile.TemporaryDirectory(prefix="eventbot-eval-") as scratch:
         if args.seeds is not None:
             settings = settings.model_copy(update={"seeds_dir": args.seeds, "index_dir": Path(scratch) / "index"})
-        report = evaluate(QAService.open(settings, _notify), questions, verbose=args.verbose)
+        qa = QAService.open(settings, _notify)
+        if pairs is not None:  # question pairs: follow-ups with and without the previous turn
+            pair_report = followups.evaluate_pairs(qa, pairs, verbose=args.verbose)
+            shown = json.dumps({"file": str(args.file), **pair_report.as_dict()})
+            print(shown if args.json else followups.format_pairs(str(args.file), pair_report))
+            return 0
+        report = evaluate(qa, questions, verbose=args.verbose)
     if args.plot is not None:
         plot_calibration(report, args.plot, str(args.file))
     if args.json:

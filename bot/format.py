@@ -28,13 +28,7 @@ TITLE_LIMIT = 200
 
 def citation(hit: Hit, number: int, language: str = ENGLISH) -> str:
     """`[1] Title, 2025-07-08, paragraph 5`: enough for a reader to find the sentence."""
-    parts = [hit.document.title]
-    if hit.document.date:
-        parts.append(hit.document.date)
-    parts.append(say("paragraph", language, number=hit.sentence.paragraph))
-    if hit.document.url:
-        parts.append(hit.document.url)
-    return f"[{number}] " + ", ".join(parts)
+    return source_line(hit.document, [hit], number, language)
 
 
 def answer_text(answer: Answer, language: str | None = None) -> str:
@@ -253,14 +247,7 @@ def hit_html(hit: Hit, number: int, limit: int = TELEGRAM_LIMIT, language: str =
 
 
 def _citation_html(hit: Hit, number: int, language: str = ENGLISH) -> str:
-    """The citation in italics; with a known URL, the title links to the article (the URL itself not repeated)."""
-    document = hit.document
-    if not document.url:
-        return f"<i>{escape(shorten(citation(hit, number, language), 300))}</i>"
-    rest = [document.date] if document.date else []
-    rest.append(say("paragraph", language, number=hit.sentence.paragraph))
-    link = f'<a href="{html.escape(document.url, quote=True)}">{escape(shorten(document.title, 200))}</a>'
-    return f"<i>[{number}] {link}, {escape(', '.join(rest))}</i>"
+    return _source_html(hit.document, [hit], number, language)
 
 
 def escape(text: str) -> str:

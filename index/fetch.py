@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import store
 from index.builder import update_index
 from index.embedder import Embedder
 from index.errors import FetchError
-from index.loader import MAX_FILE_BYTES, SUFFIXES, load_documents
+from index.loader import MAX_FILE_BYTES, SUFFIXES, read_document
 from index.records import DocumentInfo
-from index.service import sources
 from index.settings import Settings
 from index.webpage import parse_html, with_source
 
@@ -144,17 +144,20 @@ def save_article(seeds_dir: Path, name: str, text: str) -> Path:
 
 
 def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder], notify: Callable[[str], None]) -> DocumentInfo:
-    """Update the index with a newly saved article and return what the index holds of it; an article the
-    loader refuses is removed again (FetchError with the loader's reason)."""
-    update_index(settings, embedder, notify, repair=True)
-    doc_id = path.relative_to(settings.seeds_dir).with_suffix("").as_posix()
-    info = next((d for d in sources(settings) if d.doc_id == doc_id), None)
-    if info is None:
-        reasons = [w for w in load_documents(settings.seeds_dir).warnings if str(path) in w]
+    """Update the index with a newly saved article and return what the index holds of it. The file is read as
+    the loader will read it first: one it refuses is removed again (FetchError with the loader's reason) before
+    any build, so a refused upload never holds up the index."""
+    try:
+        document, _ = read_document(path, settings.seeds_dir)
+    except (OSError, ValueError) as exc:
         path.unlink(missing_ok=True)
-        update_index(settings, embedder, notify, repair=True)
-        reason = reasons[0].split(": ", 1)[-1] if reasons else "it could not be read as an article"
-        raise FetchError(f"{path.name} was not added: {reason}")
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise FetchError(f"{path.name} was not added: {reason}") from None
+    update_index(settings, embedder, notify, repair=True)
+    manifest = store.read_manifest(settings.index_dir)  # the manifest only: no vectors are loaded for this
+    info = next((d for d in manifest.documents if d.doc_id == document.doc_id), None) if manifest else None
+    if info is None:
+        raise FetchError(f"{path.name} was saved but is not in the index; run `eventbot build` and look at its warnings")
     return info
 
 

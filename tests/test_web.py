@@ -16,11 +16,13 @@ import pytest
 from bot.cli import main
 from bot.format import answer_html, answer_json, answer_text
 from index import fetch
+from index.errors import FetchError
+from index.hashing import HashingEmbedder
 from index.loader import front_matter, load_documents, title_case
 from index.records import Answer, DocumentInfo, Hit, Sentence
 from index.service import QAService
 from index.settings import Settings
-from tests.helpers import REPO, SEED
+from tests.helpers import REPO, SEED, article_folder
 from tests.telegram_double import html_problem
 
 PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
@@ -186,3 +188,12 @@ def test_a_saved_article_never_shares_an_id_or_a_name_and_long_urls_are_not_link
 
 def test_a_page_in_euc_kr_declared_only_in_its_meta_is_read_right(web: str) -> None:
     assert "한화에어로스페이스는 폴란드에" in fetch.fetch_page(f"{web}/euc-kr")
+
+
+def test_an_added_file_the_loader_refuses_is_removed_before_any_build(tmp_path: Path) -> None:
+    seeds = article_folder(tmp_path / "seeds", SEED)
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing")
+    blank = fetch.save_article(seeds, "blank.txt", "\n  \n")
+    with pytest.raises(FetchError, match="blank.txt was not added: no paragraphs"):
+        fetch.index_added(settings, blank, HashingEmbedder, lambda message: None)
+    assert not blank.exists() and not (tmp_path / "index").exists()  # removed, and nothing was built for it
