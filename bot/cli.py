@@ -20,6 +20,7 @@ from index import service
 from index.builder import update_index
 from index.embedder import load_embedder
 from index.errors import BadQuestionError, EventBotError, Fix
+from index.journal import Journal
 from index.service import QAService
 from index.settings import Settings, load, load_settings
 
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="what readers asked that the articles do not answer, answers marked 👎, articles cited")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.add_argument("--since", default="30", help="a number of days, or a date YYYY-MM-DD (default: 30 days)")
+    p.add_argument("--since", default=_since("30"), type=_since, help="a number of days, or a date YYYY-MM-DD (default: 30 days)")
     p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser("forget", help="delete everything one Telegram user asked or pressed from the question log")
@@ -209,21 +210,14 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     import time
 
     from bot.format import report_text
-    from index.journal import Journal
 
     settings = config.engine
     if not settings.question_log:
         raise EventBotError("the question log is off (QUESTION_LOG=false): there is nothing to report", fix=Fix.SETTING)
-    try:
-        since = time.time() - float(args.since) * 86_400.0
-    except ValueError:
-        try:
-            since = time.mktime(time.strptime(args.since, "%Y-%m-%d"))
-        except ValueError:
-            raise BadQuestionError(f"--since {args.since!r}: give a number of days or a date YYYY-MM-DD") from None
+    since = float(args.since)
     if not settings.journal_path.is_file():
         raise EventBotError(f"no question log yet at {settings.journal_path}: the bot records questions as it answers them")
-    report = Journal(settings.journal_path, retention_days=settings.question_log_days).report(since)
+    report = _journal(settings).report(since)
     if args.json:
         print(
             json.dumps(
@@ -242,12 +236,32 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _since(value: str) -> float:
+    """`--since`: a number of days back, or a date YYYY-MM-DD; the moment as a timestamp."""
+    import time
+
+    try:
+        return time.time() - float(value) * 86_400.0
+    except ValueError:
+        try:
+            return time.mktime(time.strptime(value, "%Y-%m-%d"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r}: give a number of days or a date YYYY-MM-DD") from None
+
+
+def _journal(settings: Settings) -> Journal:
+    """The question log for the command line; a damaged file is one line, not a traceback."""
+    import sqlite3
+
+    try:
+        return Journal(settings.journal_path, retention_days=settings.question_log_days)
+    except (sqlite3.Error, OSError) as exc:
+        raise EventBotError(f"cannot read the question log {settings.journal_path} ({exc})") from None
+
+
 def cmd_forget(config: Config, args: argparse.Namespace) -> int:
     """A reader's right to be forgotten: their questions and feedback deleted from the question log."""
-    from index.journal import Journal
-
-    path = config.engine.journal_path
-    removed = Journal(path, retention_days=config.engine.question_log_days).forget(args.user_id) if path.is_file() else 0
+    removed = _journal(config.engine).forget(args.user_id) if config.engine.journal_path.is_file() else 0
     print(f"Deleted {removed} question{'s' if removed != 1 else ''} of that user (and their feedback).")
     return 0
 
