@@ -17,12 +17,12 @@ from bot.format import SEPARATOR, answer_json, answer_text, sources_text, termin
 from bot.logs import setup_logging
 from bot.settings import LogSettings, TelegramSettings
 from index import service
-from index.builder import update_index
-from index.embedder import load_embedder
-from index.errors import BadQuestionError, EventBotError, Fix
-from index.journal import Journal
+from index.conversation.journal import Journal
+from index.core.errors import BadQuestionError, EventBotError, Fix
+from index.core.settings import Settings, load, load_settings
+from index.models.embedder import load_embedder
 from index.service import QAService
-from index.settings import Settings, load, load_settings
+from index.store.builder import update_index
 
 log = logging.getLogger("eventbot")
 
@@ -198,7 +198,7 @@ def cmd_build(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_add(config: Config, args: argparse.Namespace) -> int:
     """Fetch a page into SEEDS_DIR, update the index, and confirm with the article's title, date and size."""
-    from index.fetch import add_article
+    from index.service.adding import add_article
 
     saved, info = add_article(config.engine, args.url, lambda: load_embedder(config.engine), _notify)
     print(f"Added: {info.title} ({info.date or 'undated'}, {info.sentence_count} sentences) as {saved.path}")

@@ -9,10 +9,10 @@ from typing import TextIO
 
 from bot.format import SEPARATOR, answer_text, sources_text
 from bot.messages import reader_language
-from index.errors import BadQuestionError
-from index.followup import Conversations
+from index.conversation.followup import Conversations
+from index.core.errors import BadQuestionError
 from index.service import QAService
-from index.watch import Watcher
+from index.service.watch import Watcher
 
 HELP = """Type a question about the articles and press Enter.
 Commands:

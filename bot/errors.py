@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.errors import BadQuestionError, EventBotError, Fix
+from index.core.errors import BadQuestionError, EventBotError, Fix
 
 # What each fix means for someone at the command line (the Telegram admin reads the same).
 _CLI_FIX = {

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.messages import note, reader_language, say
-from index.journal import Report
-from index.language import ENGLISH
-from index.records import Answer, DocumentInfo, Hit
+from index.conversation.journal import Report
+from index.core.language import ENGLISH
+from index.core.records import Answer, DocumentInfo, Hit
 
 # The bot's own words are in bot/messages.py, in every language it speaks; these are the English ones.
 DECLINE = say("decline", ENGLISH)
@@ -189,7 +189,7 @@ _COUNT = re.compile(r"(?<![\w.,$-])(?!(?:19|20)\d\d\b)\d(?:[\d,]*\d)?(?![\w.%-]|
 def highlights(question: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
     """What to mark in a quote: the question's words (stemmed, as the lexical side has them, without question
     words), and the figure it asks for: an amount for how much, a count for how many."""
-    from index.store.lexical import tokenize
+    from index.content.words import tokenize
 
     words = frozenset(tokenize([question])[0]) - _QUESTION_WORDS
     lowered = question.lower()
@@ -209,8 +209,8 @@ def _quote_html(text: str, marks: tuple[frozenset[str], re.Pattern[str] | None],
 
 
 def _marked(text: str, marks: tuple[frozenset[str], re.Pattern[str] | None]) -> str:
-    from index.language import has_hangul
-    from index.store.lexical import tokenize
+    from index.content.words import tokenize
+    from index.core.language import has_hangul
 
     words, figure = marks
     spans = [m.span() for m in figure.finditer(text)] if figure is not None else []

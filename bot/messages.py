@@ -2,14 +2,14 @@
 
 A reader gets Korean when the question is in Korean (any Hangul) or, in Telegram, when their app is set to
 Korean (`language_code` "ko"); English otherwise. Article text is always quoted as written. To add a
-language, add its column to every entry of MESSAGES and its code to index.language.LANGUAGES.
+language, add its column to every entry of MESSAGES and its code to index.core.language.LANGUAGES.
 """
 
 from __future__ import annotations
 
 import re
 
-from index.language import ENGLISH, KOREAN, language_of
+from index.core.language import ENGLISH, KOREAN, language_of
 from index.ranking import conflicts
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -135,7 +135,7 @@ _CUT = re.compile(r"^Your question was ([\d,]+) characters long; only its first 
 
 
 def note(text: str, language: str) -> str:
-    """An engine note (index/question.py, index/ranking/conflicts.py) in the reader's language."""
+    """An engine note (index/content/question.py, index/ranking/conflicts.py) in the reader's language."""
     if language == ENGLISH:
         return text
     if text == conflicts.NOTE:

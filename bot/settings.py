@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
-from index.settings import ENV
+from index.core.settings import ENV
 
 
 class LogSettings(BaseSettings):

@@ -52,17 +52,18 @@ from bot.format import answer_html, citation, escape, hit_html, pack_messages, r
 from bot.logs import redact
 from bot.messages import example_question, reader_language, say
 from bot.settings import TelegramSettings
-from index.batching import AnswerBatcher
-from index.errors import BadQuestionError, EventBotError, Fix
-from index.fetch import add_article, index_added, save_article
-from index.followup import Conversations
-from index.journal import Journal
-from index.language import ENGLISH
-from index.loader import MAX_FILE_BYTES, SUFFIXES
-from index.records import DocumentInfo
+from index.content.fetch import save_article
+from index.content.loader import MAX_FILE_BYTES, SUFFIXES
+from index.conversation.followup import Conversations
+from index.conversation.journal import Journal
+from index.core.errors import BadQuestionError, EventBotError, Fix
+from index.core.language import ENGLISH
+from index.core.records import DocumentInfo
 from index.service import QAService
-from index.watch import Update as ContentUpdate
-from index.watch import Watcher
+from index.service.adding import add_article, index_added
+from index.service.batching import AnswerBatcher
+from index.service.watch import Update as ContentUpdate
+from index.service.watch import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import Protocol
 
 import numpy as np
 
+from index.content.words import tokenize
+from index.core.records import Sentence
 from index.ranking.duplicates import distinct
-from index.records import Sentence
 from index.store import IndexData, Lexical
-from index.store.lexical import tokenize
 
 
 class Scorer(Protocol):

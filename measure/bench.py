@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 
 from index import store
-from index.batching import AnswerBatcher
-from index.builder import build, choose_index_type
-from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity, resolve_model
-from index.records import DocumentInfo, Sentence
+from index.core.records import DocumentInfo, Sentence
+from index.core.settings import Settings
+from index.models.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity, resolve_model
 from index.service import QAService
-from index.settings import Settings
+from index.service.batching import AnswerBatcher
 from index.store import ClauseVectors, IndexData, Lexical, Manifest, MultilingualVectors, ParagraphVectors, Shard, dense
+from index.store.builder import build, choose_index_type
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION_FILES = (

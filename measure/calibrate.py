@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.language import ENGLISH, KOREAN, LANGUAGES, MODEL_KEYS, has_hangul, language_of, model_key
-from index.ranking.answerability import FEATURES, Model, path_for
+from index.core.language import ENGLISH, KOREAN, LANGUAGES, has_hangul, language_of
+from index.core.settings import Settings
+from index.ranking.answerability import FEATURES, MODEL_KEYS, Model, model_key, path_for
 from index.service import QAService
-from index.settings import Settings
 from measure.evaluate import Question, is_hit, load_questions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ class Sample:
     evidence: tuple[float, ...]
     answerable: bool
     right: bool
-    key: str = ENGLISH  # which model reads it (`index.language.model_key`: the question's language, and the sentence's)
+    key: str = ENGLISH  # which model reads it (`answerability.model_key`: the question's language and the sentence's)
 
     @property
     def language(self) -> str:

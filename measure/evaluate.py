@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from index.errors import EventBotError
-from index.records import Answer, Sentence
+from index.core.errors import EventBotError
+from index.core.records import Answer, Sentence
 from index.service import QAService
 from measure import baselines
 

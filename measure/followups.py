@@ -2,7 +2,7 @@
 
 Each line is `{"first": str, "second": str, "answers": [str], "followup": bool}`; the second question is right
 when the first sentence the bot ranks for it contains an answer. With the previous turn, the second question is
-resolved as a chat would resolve it (`index.followup`); without, it is asked alone. A stand-alone second question
+resolved as a chat would resolve it (`index.conversation.followup`); without, it is asked alone. A stand-alone second question
 must not get worse.
 """
 
@@ -12,8 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from index.errors import EventBotError
-from index.followup import Conversations
+from index.conversation.followup import Conversations
+from index.core.errors import EventBotError
 from index.service import QAService
 
 

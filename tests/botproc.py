@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.builder import build
-from index.embedder import Embedder
-from index.hashing import HashingEmbedder
-from index.settings import Settings
+from index.core.settings import Settings
+from index.models.embedder import Embedder
+from index.models.hashing import HashingEmbedder
+from index.store.builder import build
 from tests.helpers import HASHING_THRESHOLD, SEED
 from tests.telegram_double import BotApiDouble, text_update
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from index.embedder import Embedder, SentenceTransformerEmbedder
-from index.hashing import HashingEmbedder
-from index.settings import PACKAGED_MODEL, Settings
+from index.core.settings import PACKAGED_MODEL, Settings
+from index.models.embedder import Embedder, SentenceTransformerEmbedder
+from index.models.hashing import HashingEmbedder
 from tests.helpers import HASHING_THRESHOLD, SEED
 
 SETTING_NAMES = (
@@ -53,7 +53,7 @@ def real_embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """One ONNX export of the packaged model for the whole run (each export costs seconds)."""
-    from index import onnx_backend
+    from index.models import onnx_backend
 
     folder = tmp_path_factory.mktemp("models")
     onnx_backend.export(real_embedder, onnx_backend.export_folder(folder, PACKAGED_MODEL))

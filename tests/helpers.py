@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.builder import build
-from index.embedder import Embedder
-from index.settings import Settings
+from index.core.settings import Settings
+from index.models.embedder import Embedder
+from index.store.builder import build
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "2025-07-08-k-defense-day.txt"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.settings import Settings
+from index.core.settings import Settings
 
 
 def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from bot.cli import main
 from bot.console import run_console
+from index.core.settings import Settings
 from index.service import QAService
-from index.settings import Settings
 from tests.helpers import CITATION, HYATT
 
 ANSWER_KEYS = {"text", "score", "confidence", "doc_id", "title", "date", "source", "url", "paragraph", "sentence"}

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.followup import Conversations, leans_on_previous, resolve
-from index.journal import SCHEMA_VERSION, Journal
-from index.records import Answer
+from index.conversation.followup import Conversations, leans_on_previous, resolve
+from index.conversation.journal import SCHEMA_VERSION, Journal
+from index.core.records import Answer
+from index.core.settings import Settings
 from index.service import QAService
-from index.settings import Settings
 from tests.botproc import answers_to, prepare_bot
 from tests.helpers import REPO, SEED, article_folder
 from tests.telegram_double import callback_update, html_problem, plain
@@ -134,8 +134,8 @@ def test_the_question_log_survives_a_process_killed_mid_write(tmp_path: Path) ->
 import sys
 sys.path.insert(0, {str(REPO)!r})
 from pathlib import Path
-from index.journal import Journal
-from index.records import Answer
+from index.conversation.journal import Journal
+from index.core.records import Answer
 journal = Journal(Path({str(path)!r}))
 print("ready", flush=True)
 n = 0

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.format import TELEGRAM_LIMIT, answer_html, answer_text, citation, hit_html
-from index.records import Answer, DocumentInfo, Hit, Sentence
+from index.core.records import Answer, DocumentInfo, Hit, Sentence
 from tests.telegram_double import html_problem
 
 DOC = DocumentInfo("d", "A <b>title</b> & more", "2025-07-08", "seeds/d.txt", "h", 3)

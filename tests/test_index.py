@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from index import store
-from index.builder import build, plan_build
-from index.embedder import Embedder, model_identity
-from index.errors import Fix, IndexDamagedError, IndexMissingError, IndexWriteError
-from index.settings import Settings
+from index.core.errors import Fix, IndexDamagedError, IndexMissingError, IndexWriteError
+from index.core.settings import Settings
+from index.models.embedder import Embedder, model_identity
+from index.store.builder import build, plan_build
 from tests.helpers import EXTRA, SEED, CountingEmbedder, built, change_manifest, never_load
 
 

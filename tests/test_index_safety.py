@@ -13,10 +13,10 @@ import pytest
 
 from bot.cli import main
 from index import store
-from index.builder import build
-from index.embedder import Embedder, model_identity
-from index.errors import IndexDamagedError, IndexWriteError
-from index.settings import Settings
+from index.core.errors import IndexDamagedError, IndexWriteError
+from index.core.settings import Settings
+from index.models.embedder import Embedder, model_identity
+from index.store.builder import build
 from tests.helpers import EXTRA, HYATT
 
 ROUNDS = 3

@@ -15,11 +15,11 @@ from bot.cli import main
 from bot.console import run_console
 from bot.format import answer_text
 from bot.messages import MESSAGES, reader_language, say
-from index.language import ENGLISH, KOREAN, LANGUAGES, language_of
+from index.content.splitter import split_paragraph
+from index.content.words import tokenize
+from index.core.language import ENGLISH, KOREAN, LANGUAGES, language_of
+from index.core.settings import Settings
 from index.service import QAService
-from index.settings import Settings
-from index.splitter import split_paragraph
-from index.store.lexical import tokenize
 from tests.botproc import prepare_bot
 from tests.helpers import REPO, SEED, article_folder
 

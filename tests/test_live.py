@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.console import run_console
+from index.core.settings import Settings
 from index.service import QAService
-from index.settings import Settings
-from index.watch import Update, Watcher
+from index.service.watch import Update, Watcher
 from tests.botproc import answers_to, prepare_bot
 from tests.helpers import AIR_SHOW, HYATT, REPO, SEED, article_folder
 from tests.telegram_double import document_update, plain

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from index import loader
-from index.errors import NoDocumentsError
-from index.loader import load_documents
+from index.content import loader
+from index.content.loader import load_documents
+from index.core.errors import NoDocumentsError
 
 
 def write(folder: Path, name: str, data: str | bytes) -> Path:

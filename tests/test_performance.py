@@ -8,14 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import onnx_backend, store
-from index.builder import build
-from index.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
-from index.errors import ModelLoadError
-from index.onnx_backend import OnnxEmbedder
+from index import store
+from index.core.errors import ModelLoadError
+from index.core.settings import Settings
+from index.models import onnx_backend
+from index.models.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
+from index.models.onnx_backend import OnnxEmbedder
 from index.ranking import ranker
 from index.service import QAService
-from index.settings import Settings
+from index.store.builder import build
 from measure.evaluate import load_questions
 from tests.helpers import REPO
 

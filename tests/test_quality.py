@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from index.embedder import Embedder
+from index.core.settings import Settings
+from index.models.embedder import Embedder
 from index.service import QAService
-from index.settings import Settings
 from measure import baselines
 from tests.helpers import AIR_SHOW, SEED
 
@@ -61,12 +61,12 @@ def test_off_topic_question_is_declined(service: QAService, question: str) -> No
 def test_near_topic_question_is_not_answered_and_confidence_is_a_probability(service: QAService, question: str) -> None:
     answer = service.answer(question)
     assert not answer.answered
-    assert all(0.0 <= hit.confidence < service.threshold for hit in answer.hits)
+    assert all(0.0 <= hit.confidence < service.judges.threshold("en") for hit in answer.hits)
 
 
 def test_an_answerable_question_is_answered_well_above_the_threshold(service: QAService) -> None:
     answer = service.answer("Where was K-Defense Day held?")
-    assert answer.answered and answer.presented[0].confidence >= 3 * service.threshold
+    assert answer.answered and answer.presented[0].confidence >= 3 * service.judges.threshold("en")
     assert "Grand Hyatt" in answer.presented[0].sentence.text
 
 

@@ -18,11 +18,12 @@ import pytest
 
 from bot.cli import main
 from bot.console import respond
-from index import loader, store
-from index.builder import build
-from index.embedder import Embedder
+from index import store
+from index.content import loader
+from index.core.settings import Settings
+from index.models.embedder import Embedder
 from index.service import QAService
-from index.settings import Settings
+from index.store.builder import build
 from tests.helpers import BAD_INPUTS, change_manifest
 
 

@@ -4,9 +4,9 @@ import pytest
 
 from bot.cli import Config
 from bot.settings import LogSettings, TelegramSettings
-from index import service
-from index.errors import SettingsError
-from index.settings import load, load_settings
+from index.core.errors import SettingsError
+from index.core.settings import load, load_settings
+from index.ranking import answerability
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -16,7 +16,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.seeds_dir == Path("seeds") and s.top_k == 3 and s.embedding_model == "all-MiniLM-L6-v2"
     # Unset: the answerability model's own calibrated threshold is used (a probability).
     assert s.embedding_backend == "auto" and s.decline_threshold is None and s.answerability_model is None
-    assert 0.0 < service.answerability_model(s).threshold < 1.0
+    assert 0.0 < answerability.judges(s).threshold("en") < 1.0
     assert load(TelegramSettings).telegram_bot_token is None
     assert load(LogSettings).log_level == "WARNING"
 

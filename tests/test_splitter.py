@@ -1,8 +1,8 @@
 import pytest
 
-from index import splitter
-from index.records import Document
-from index.splitter import split_document, split_paragraph
+from index.content import splitter
+from index.content.splitter import split_document, split_paragraph
+from index.core.records import Document
 
 
 def sentences(text: str) -> list[str]:

@@ -26,8 +26,8 @@ from telegram.error import (
 
 from bot.messages import say
 from bot.telegram import _retryable, addressed_question
+from index.core.settings import Settings
 from index.service import sources
-from index.settings import Settings
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
 from tests.helpers import AIR_SHOW, BAD_INPUTS, CITATION, HYATT
 from tests.telegram_double import BOT, callback_update, html_problem, inline_update, plain, sticker_update, text_update
@@ -409,9 +409,9 @@ def test_reload_of_a_damaged_index_keeps_serving_the_old_one(bot: Bot) -> None:
 
 
 def test_rebuild_and_reload_under_load_lose_nothing(bot: Bot) -> None:
-    from index.builder import build
-    from index.hashing import HashingEmbedder
-    from index.settings import Settings
+    from index.core.settings import Settings
+    from index.models.hashing import HashingEmbedder
+    from index.store.builder import build
 
     chats = list(range(2060, 2070))
     asked: list[tuple[int, int]] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import Embedder
+from index.models.embedder import Embedder
 from tests.botproc import Bot, prepare_bot, reply_to
 from tests.telegram_double import text_update
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from bot.format import CLOSEST, DECLINE, answer_html, answer_json, answer_text
-from index.embedder import Embedder
+from index.core.records import DocumentInfo, Hit, Sentence
+from index.core.settings import Settings
+from index.models.embedder import Embedder
 from index.ranking import answerability, decide, decline
-from index.records import DocumentInfo, Hit, Sentence
 from index.service import QAService
-from index.settings import Settings
 
 EARLIER = "date 2025-07-08 Seoul signs tank deal\nThe tank deal with Poland is worth 9 trillion won, officials said.\n"
 LATER = "date 2025-08-01 Second tank contract\nThe tank deal with Poland is worth $6.5 billion, the ministry said.\n"

@@ -15,13 +15,13 @@ import pytest
 
 from bot.cli import main
 from bot.format import answer_html, answer_json, answer_text
-from index import fetch
-from index.errors import FetchError
-from index.hashing import HashingEmbedder
-from index.loader import front_matter, load_documents, title_case
-from index.records import Answer, DocumentInfo, Hit, Sentence
-from index.service import QAService
-from index.settings import Settings
+from index.content import fetch
+from index.content.loader import front_matter, load_documents, title_case
+from index.core.errors import FetchError
+from index.core.records import Answer, DocumentInfo, Hit, Sentence
+from index.core.settings import Settings
+from index.models.hashing import HashingEmbedder
+from index.service import QAService, adding
 from tests.helpers import REPO, SEED, article_folder
 from tests.telegram_double import html_problem
 
@@ -195,5 +195,5 @@ def test_an_added_file_the_loader_refuses_is_removed_before_any_build(tmp_path: 
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing")
     blank = fetch.save_article(seeds, "blank.txt", "\n  \n")
     with pytest.raises(FetchError, match="blank.txt was not added: no paragraphs"):
-        fetch.index_added(settings, blank, HashingEmbedder, lambda message: None)
+        adding.index_added(settings, blank, HashingEmbedder, lambda message: None)
     assert not blank.exists() and not (tmp_path / "index").exists()  # removed, and nothing was built for it

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from index.language import has_hangul
+from index.core.language import has_hangul
 
 _NUMBER = (
     r"(?<![\w-])\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"

@@ -10,11 +10,16 @@ floating-point operations per hit.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from index.core.errors import SettingsError
+from index.core.language import ENGLISH, KOREAN, LANGUAGES
+from index.core.settings import Settings
 
 FEATURES = (
     "similarity",  # (first: the floor applies to it) best cosine of the question to the sentence or one of its clauses
@@ -35,10 +40,22 @@ FEATURES = (
 SHIPPED = Path(__file__).with_name("answerability.json")
 
 
-def path_for(path: Path, language: str) -> Path:
-    """The file of the model for questions in `language`: `answerability.json` for English, and beside it
-    `answerability-ko.json` for Korean (`eventbot calibrate` writes both)."""
-    return path if language == "en" else path.with_name(f"{path.stem}-{language}{path.suffix}")
+# Answerability models, by the question's language and, when it differs, the sentence's: a Korean question
+# about an English sentence shares no words with it, so its evidence is read by a model of its own.
+MODEL_KEYS = (ENGLISH, KOREAN, f"{KOREAN}-{ENGLISH}")
+
+
+def model_key(question_language: str, sentence_is_korean: bool) -> str:
+    """Which answerability model reads a hit's evidence (English questions use theirs for any sentence)."""
+    if question_language == KOREAN and not sentence_is_korean:
+        return f"{KOREAN}-{ENGLISH}"
+    return question_language
+
+
+def path_for(path: Path, key: str) -> Path:
+    """The file of the model `key` (MODEL_KEYS): `answerability.json` for English, and beside it
+    `answerability-ko.json` and `answerability-ko-en.json` (`eventbot calibrate` writes all three)."""
+    return path if key == ENGLISH else path.with_name(f"{path.stem}-{key}{path.suffix}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +108,39 @@ class Model:
 def load(path: Path = SHIPPED) -> Model:
     """The model in `path` (the shipped one by default), read once; ValueError/OSError when unusable."""
     return Model.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True, slots=True)
+class Judges:
+    """The answerability models by key and the decision thresholds by question language: the one place that
+    says which model reads a hit (`for_hit`) and where a question's answer is declined (`threshold`)."""
+
+    models: Mapping[str, Model]
+    thresholds: Mapping[str, float]
+
+    def for_hit(self, question_language: str, sentence_is_korean: bool) -> Model:
+        return self.models[model_key(question_language, sentence_is_korean)]
+
+    def threshold(self, question_language: str) -> float:
+        return self.thresholds[question_language]
+
+
+def judges(settings: Settings) -> Judges:
+    """The models the settings name (the shipped ones by default); SettingsError naming the file when one
+    cannot be used. Korean questions have models of their own: their similarities come from the multilingual
+    model, and their words rarely meet an English article's."""
+    models = {}
+    for key in MODEL_KEYS:
+        path = path_for(settings.answerability_model or SHIPPED, key)
+        try:
+            model = load(path)
+        except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SettingsError(f"ANSWERABILITY_MODEL {path}: cannot be used: {detail}") from None
+        hashing = settings.embedding_backend == "hashing" if key == ENGLISH else settings.multilingual_is_hashing()
+        if hashing:
+            # The similarity floor is a cosine of the embedding model; the hashing embedder's are on another scale.
+            model = replace(model, min_similarity=-1.0)
+        models[key] = model
+    fixed = settings.decline_threshold
+    return Judges(models, {language: models[language].threshold if fixed is None else fixed for language in LANGUAGES})

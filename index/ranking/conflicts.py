@@ -7,8 +7,8 @@ different figures, a reader should see all of them with their dates, not whichev
 
 from __future__ import annotations
 
+from index.core.records import Hit
 from index.ranking.answer_type import FIGURE, asks_for_figure
-from index.records import Hit
 
 NOTE = "The articles give different figures; the newest first."
 # At most this many sentences are shown for disagreeing figures.

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from index.core.records import Hit
 from index.ranking import conflicts
-from index.records import Hit
 
 # A second or third sentence is quoted only when it ranks nearly as well as the first: a reader asking
 # "Where was it held?" wants the one sentence that says so, not two loosely related ones after it.

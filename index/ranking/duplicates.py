@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.records import Sentence
+from index.core.records import Sentence
 
 _WORDS = re.compile(r"\w+")
 

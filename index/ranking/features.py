@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from index.store.lexical import Lexical, stopwords, words_of
+from index.content.words import stopwords, words_of
+from index.store.lexical import Lexical
 
 
 def unknown_names(lexical: Lexical, question: str) -> list[str]:

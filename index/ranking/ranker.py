@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.language import ENGLISH, KOREAN, has_hangul, language_of, model_key
-from index.multilingual import stretch
+from index.content.words import tokenize
+from index.core.language import KOREAN, has_hangul, language_of
+from index.core.records import Hit
+from index.models.multilingual import stretch
 from index.ranking import duplicates, features
 from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
-from index.ranking.answerability import Model
-from index.records import Hit
+from index.ranking.answerability import Judges
 from index.store import IndexData
-from index.store.lexical import tokenize
 
 # Weights tuned on the first half of squad-superbowl, eval/article-tune.jsonl and eval/dev.jsonl
 # (README, "Answer quality"); BM25 scores are divided by the question's best BM25 score first.
@@ -60,11 +60,11 @@ class Ranked:
 class Ranker:
     """Ranks over one loaded index (immutable, so safe to share between threads)."""
 
-    def __init__(self, data: IndexData, models: dict[str, Model], multilingual_model: str = "") -> None:
-        """`models`: the answerability model for questions in each language (ENGLISH, KOREAN); `multilingual_model`
+    def __init__(self, data: IndexData, judges: Judges, multilingual_model: str = "") -> None:
+        """`judges`: the answerability models (which reads a hit is theirs to say); `multilingual_model`
         the name of the multilingual embedder that made the index's second vectors and the question's."""
         self.data = data
-        self.models = models
+        self.judges = judges
         self.multilingual_model = multilingual_model
         self._korean_row = np.array([has_hangul(s.text) for s in data.sentences], dtype=bool)
         self.has_korean = bool(self._korean_row.any())
@@ -183,14 +183,11 @@ class Ranker:
             rows=tuple(int(rows[p]) for p in positions),
             scores=tuple(float(fused[p]) for p in positions),
             confidences=tuple(
-                float(self._model(model_key(language, bool(self._korean_row[rows[p]]))).probabilities(np.array([e]))[0])
+                float(self.judges.for_hit(language, bool(self._korean_row[rows[p]])).probabilities(np.array([e]))[0])
                 for p, e in zip(positions, rows_evidence, strict=True)
             ),
             evidence=rows_evidence,
         )
-
-    def _model(self, key: str) -> Model:
-        return self.models.get(key) or self.models.get(key.split("-")[0]) or self.models[ENGLISH]
 
 
 def _recency(data: IndexData) -> np.ndarray:

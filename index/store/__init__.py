@@ -1,4 +1,5 @@
-"""The index on disk. Each stored component saves, loads and checks itself; this module owns the folder.
+"""The index on disk. Each stored component saves, loads and checks itself; this module owns the folder;
+`builder` writes a build from the articles (load, split, embed, store).
 
 Layout under INDEX_DIR: `CURRENT` names the live build folder under `builds/`. A build is written to
 a fresh folder and only then made live by replacing `CURRENT` (an atomic rename), so a build that
@@ -32,8 +33,8 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from index.errors import IndexDamagedError, IndexMissingError, IndexWriteError
-from index.records import Sentence
+from index.core.errors import IndexDamagedError, IndexMissingError, IndexWriteError
+from index.core.records import Sentence
 from index.store import catalog, dense
 from index.store.catalog import FORMAT_VERSION, Manifest
 from index.store.clauses import ClauseVectors

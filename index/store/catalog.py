@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from index.errors import IndexDamagedError, IndexOutdatedError
-from index.records import DocumentInfo, Sentence
+from index.core.errors import IndexDamagedError, IndexOutdatedError
+from index.core.records import DocumentInfo, Sentence
 from index.store.files import reading, write_bytes
 
 # Bump when the files of a build change; an index of another format is rebuilt in full.

@@ -1,6 +1,6 @@
 """Clause vectors: the clauses of each long sentence (and a sentence that opens with a pronoun read
 together with the one before it), embedded separately, so a question about one part of a sentence
-finds it. Which texts these are is decided in `index/splitter.py`; this module stores them.
+finds it. Which texts these are is decided in `index/content/splitter.py`; this module stores them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexDamagedError
+from index.core.errors import IndexDamagedError
 from index.store.files import load_arrays, reading, save_arrays, stack_rows
 
 FILE = "clauses.npz"

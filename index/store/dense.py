@@ -9,7 +9,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from index.errors import IndexDamagedError
+from index.core.errors import IndexDamagedError
 from index.store.files import reading
 
 VECTORS, FAISS = "vectors.npy", "faiss.index"

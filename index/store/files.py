@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexDamagedError
+from index.core.errors import IndexDamagedError
 
 log = logging.getLogger(__name__)
 

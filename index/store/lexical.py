@@ -1,5 +1,5 @@
 """The lexical side of the index: BM25 (bm25s) with Snowball stemming and English stop words; Korean text by
-its content morphemes (`index/korean.py`).
+its content morphemes (`index/content/korean.py`).
 
 Two BM25 models over the same rows: one over each sentence, one over the sentence's paragraph (so a
 question's words found next to a sentence still count for it). Both are rebuilt from the stored text at
@@ -10,62 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
 
-from index.language import has_hangul
+from index.content.words import tokenize, words_of
 from index.store.files import reading
 
 log = logging.getLogger(__name__)
 
 _NOTHING = "\x00"
-_WORD = re.compile(r"[^\W_][\w'’.-]*", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
-_HANGUL_RUN = re.compile(r"[\w'’-]*[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f][\w'’-]*")
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop words out, stemmed: the same for documents and questions.
-
-    The same steps as `bm25s.tokenize`, without its per-call progress-bar and vocabulary set-up,
-    which cost more than the tokenizing itself for one question.
-    """
-    stop = stopwords()
-    stem = _stemmer().stemWords
-    return [
-        _korean_tokens(text) if has_hangul(text) else stem([t for t in _TOKEN.findall(text.lower()) if t not in stop])
-        for text in texts
-    ]
-
-
-def _korean_tokens(text: str) -> list[str]:
-    """Korean (or mixed) text: content morphemes (Kiwi), so "행사는" and "행사에서" both give "행사"; the Latin
-    words and numbers among them go the English way, so "LIG Nex1 tanks" matches an English article."""
-    from index import korean
-
-    latin = _HANGUL_RUN.sub(" ", text)
-    english = tokenize([latin])[0] if latin.strip() else []
-    return [form.lower() for form, tag in korean.morphemes(text) if tag not in ("SL", "SN")] + english
 
 
 class Lexical:
@@ -150,13 +106,3 @@ def _check(model: bm25s.BM25) -> None:
     columns = len(indptr) - 1
     if not bool(np.isfinite(data).all()) or not all(0 <= int(c) < columns for w, c in model.vocab_dict.items() if w):
         raise ValueError("BM25 scores or vocabulary out of range")
-
-
-def words_of(text: str, *, keep_case: bool = False) -> list[str]:
-    """Words as people write them: "K-2", "U.S", "Korea's" -> "Korea" (possessives dropped)."""
-    found = []
-    for word in _WORD.findall(text):
-        word = re.sub(r"['’]s$", "", word).strip(".'’-")
-        if word:
-            found.append(word if keep_case else word.lower())
-    return found

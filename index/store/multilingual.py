@@ -1,4 +1,4 @@
-"""The multilingual model's vectors (`index/multilingual.py`): each sentence and each paragraph as an e5
+"""The multilingual model's vectors (`index/models/multilingual.py`): each sentence and each paragraph as an e5
 passage, for Korean questions. Row i belongs to sentence i, like the English model's vectors."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexDamagedError
+from index.core.errors import IndexDamagedError
 from index.store.files import load_arrays, reading, save_arrays, stack_rows
 from index.store.paragraphs import ParagraphVectors
 

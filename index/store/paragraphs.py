@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexDamagedError
+from index.core.errors import IndexDamagedError
 from index.store.files import load_arrays, reading, save_arrays, stack_rows
 
 FILE = "paragraphs.npz"

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from index import store
-from index.builder import update_index
-from index.embedder import Embedder, load_embedder, model_identity
-from index.errors import IndexDamagedError, SettingsError
-from index.language import ENGLISH, KOREAN, LANGUAGES, MODEL_KEYS, language_of
-from index.multilingual import load_multilingual
-from index.question import clean_question
+from index.content.question import clean_question
+from index.core.errors import IndexDamagedError
+from index.core.language import KOREAN, language_of
+from index.core.records import Answer, DocumentInfo
+from index.core.settings import Settings
+from index.models.embedder import Embedder, load_embedder, model_identity
+from index.models.multilingual import load_multilingual
 from index.ranking import Ranked, Ranker, answerability, decide
-from index.records import Answer, DocumentInfo
-from index.settings import Settings
+from index.store.builder import update_index
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Prepared:
 
     text: str
     notes: tuple[str, ...]
-    prefer: str | None = None  # a follow-up's article: the one the previous answer quoted (`index.followup`)
+    prefer: str | None = None  # a follow-up's article: the one the previous answer quoted (`index.conversation.followup`)
 
 
 def sources(settings: Settings) -> tuple[DocumentInfo, ...]:
@@ -47,39 +47,15 @@ def newest_first(documents: Sequence[DocumentInfo]) -> tuple[DocumentInfo, ...]:
     return (*dated, *sorted((d for d in documents if not d.date), key=lambda d: d.title.lower()))
 
 
-def answerability_model(settings: Settings, language: str = ENGLISH) -> answerability.Model:
-    """The answerability model the settings name (the shipped one by default), for questions in `language`.
-
-    Korean questions have a model of their own (`answerability.path_for`): their similarities come from the
-    multilingual model, and their words rarely meet an English article's."""
-    path = answerability.path_for(settings.answerability_model or answerability.SHIPPED, language)
-    try:
-        model = answerability.load(path)
-        hashing = settings.embedding_backend == "hashing" if language == ENGLISH else settings.multilingual_is_hashing()
-        if hashing:
-            # The similarity floor is a cosine of the embedding model; the hashing embedder's are on another scale.
-            model = replace(model, min_similarity=-1.0)
-        return model
-    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SettingsError(f"ANSWERABILITY_MODEL {path}: cannot be used: {detail}") from None
-
-
 class QAService:
     """Holds the model and the index, loaded once; `answer` is safe to call from worker threads."""
 
     def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.models = {key: answerability_model(settings, key) for key in MODEL_KEYS}
-        self.model = self.models[ENGLISH]
-        self.thresholds = {
-            language: self.models[language].threshold if settings.decline_threshold is None else settings.decline_threshold
-            for language in LANGUAGES
-        }
-        self.threshold = self.thresholds[ENGLISH]
+        self.judges = answerability.judges(settings)
         self.multilingual = load_multilingual(settings)
-        self._ranker = Ranker(data, self.models, self.multilingual.model_name)
+        self._ranker = Ranker(data, self.judges, self.multilingual.model_name)
 
     @classmethod
     def open(
@@ -90,8 +66,7 @@ class QAService:
         embedder: Callable[[Settings], Embedder] = load_embedder,
     ) -> QAService:
         """Load the model and the index (building or updating the index first when the articles changed)."""
-        for key in MODEL_KEYS:  # a bad ANSWERABILITY_MODEL is reported before anything is built
-            answerability_model(settings, key)
+        answerability.judges(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         report = update_index(settings, model, notify, repair=False, progress=True)
         if report is not None:
@@ -115,7 +90,7 @@ class QAService:
         """
         data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
         try:
-            ranker = Ranker(data, self.models, self.multilingual.model_name)
+            ranker = Ranker(data, self.judges, self.multilingual.model_name)
             ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
         except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
             log.warning("the new index failed its probe question", exc_info=True)
@@ -163,6 +138,6 @@ class QAService:
         answers = []
         for item, ranked in zip(prepared, self.rank(texts, k, ranker, [p.prefer for p in prepared]), strict=True):
             hits = ranker.hits(ranked)  # deeper than k for a how-much question: other articles' figures
-            decision = decide(item.text, hits, self.thresholds[language_of(item.text)])
+            decision = decide(item.text, hits, self.judges.threshold(language_of(item.text)))
             answers.append(Answer(item.text, decision.answered, hits[:k], item.notes + decision.notes, decision.presented))
         return answers

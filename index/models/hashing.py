@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.store.lexical import stopwords
+from index.content.words import stopwords
 
 MODEL_NAME = "hashing"
 DIMENSION = 384

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from index.errors import BadQuestionError
+from index.core.errors import BadQuestionError
 
 
 def clean_question(text: str, max_chars: int) -> tuple[str, tuple[str, ...]]:

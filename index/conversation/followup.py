@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.language import has_hangul
-from index.records import Answer
+from index.core.language import has_hangul
+from index.core.records import Answer
 
 # At most this many words (Korean: eojeol) for a question to lean on the one before it.
 SHORT_WORDS = 7

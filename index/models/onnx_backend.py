@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import ModelLoadError
+from index.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 

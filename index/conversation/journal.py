@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.records import Answer
+from index.core.records import Answer
 
 SCHEMA_VERSION = 1
 _MIGRATIONS = {

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from index.builder import plan_build, update_index
-from index.errors import EventBotError
-from index.loader import SUFFIXES
-from index.service import QAService
+from index.content.loader import SUFFIXES
+from index.core.errors import EventBotError
+from index.service.answering import QAService
+from index.store.builder import plan_build, update_index
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import ModelLoadError
-from index.settings import PACKAGED_MODEL, Settings
+from index.core.errors import ModelLoadError
+from index.core.settings import PACKAGED_MODEL, Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def model_identity(settings: Settings) -> str:
     """What the index is stamped with: vectors of another identity cannot be compared with this embedder's."""
     hashing = settings.embedding_backend == "hashing"
     if hashing:
-        from index.hashing import MODEL_NAME
+        from index.models.hashing import MODEL_NAME
 
         identity = MODEL_NAME
     else:
@@ -118,10 +118,10 @@ def load_embedder(settings: Settings) -> Embedder:
     if settings.embedding_backend == "torch":
         return SentenceTransformerEmbedder(settings.embedding_model)
     if settings.embedding_backend == "hashing":
-        from index.hashing import HashingEmbedder
+        from index.models.hashing import HashingEmbedder
 
         return HashingEmbedder()
-    from index import onnx_backend
+    from index.models import onnx_backend
 
     folder = onnx_backend.export_folder(settings.model_cache_dir, settings.embedding_model)
     try:

@@ -11,18 +11,12 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import store
-from index.builder import update_index
-from index.embedder import Embedder
-from index.errors import FetchError
-from index.loader import MAX_FILE_BYTES, SUFFIXES, read_document
-from index.records import DocumentInfo
-from index.settings import Settings
-from index.webpage import parse_html, with_source
+from index.content.loader import MAX_FILE_BYTES, SUFFIXES
+from index.content.webpage import parse_html, with_source
+from index.core.errors import FetchError
 
 TIMEOUT_S = 15.0
 MAX_REDIRECTS = 5
@@ -141,29 +135,3 @@ def save_article(seeds_dir: Path, name: str, text: str) -> Path:
     finally:
         if partial is not None:
             partial.unlink(missing_ok=True)
-
-
-def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder], notify: Callable[[str], None]) -> DocumentInfo:
-    """Update the index with a newly saved article and return what the index holds of it. The file is read as
-    the loader will read it first: one it refuses is removed again (FetchError with the loader's reason) before
-    any build, so a refused upload never holds up the index."""
-    try:
-        document, _ = read_document(path, settings.seeds_dir)
-    except (OSError, ValueError) as exc:
-        path.unlink(missing_ok=True)
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise FetchError(f"{path.name} was not added: {reason}") from None
-    update_index(settings, embedder, notify, repair=True)
-    manifest = store.read_manifest(settings.index_dir)  # the manifest only: no vectors are loaded for this
-    info = next((d for d in manifest.documents if d.doc_id == document.doc_id), None) if manifest else None
-    if info is None:
-        raise FetchError(f"{path.name} was saved but is not in the index; run `eventbot build` and look at its warnings")
-    return info
-
-
-def add_article(
-    settings: Settings, url: str, embedder: Callable[[], Embedder], notify: Callable[[str], None]
-) -> tuple[Saved, DocumentInfo]:
-    """The one path of `eventbot add` and Telegram's /add: save the page, update the index, return what it holds."""
-    saved = add_page(settings.seeds_dir, url)
-    return saved, index_added(settings, saved.path, embedder, notify)

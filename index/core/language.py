@@ -2,7 +2,7 @@
 
 A question such as "LIG Nex1 신제품 발표는 어디서 했어?" is Korean even though it names an English company:
 its reader wants Korean. Korean text is split, tokenized and embedded by the Korean-capable tools
-(`index/korean.py`, `index/multilingual.py`); everything else keeps the English path unchanged.
+(`index/content/korean.py`, `index/models/multilingual.py`); everything else keeps the English path unchanged.
 """
 
 from __future__ import annotations
@@ -15,18 +15,6 @@ LANGUAGES = (ENGLISH, KOREAN)
 
 # Hangul syllables, jamo and compatibility jamo.
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-
-
-# Answerability models, by the question's language and, when it differs, the sentence's: a Korean question
-# about an English sentence shares no words with it, so its evidence is read by a model of its own.
-MODEL_KEYS = (ENGLISH, KOREAN, f"{KOREAN}-{ENGLISH}")
-
-
-def model_key(question_language: str, sentence_is_korean: bool) -> str:
-    """Which answerability model reads a hit's evidence (English questions use theirs for any sentence)."""
-    if question_language == KOREAN and not sentence_is_korean:
-        return f"{KOREAN}-{ENGLISH}"
-    return question_language
 
 
 def has_hangul(text: str) -> bool:

