@@ -5,8 +5,10 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# One test worker more than cores: many tests wait on a bot process or the Bot API double, not the CPU.
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-.PHONY: install run test test-load lint build bench clean
+.PHONY: install run test test-models test-load lint build bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +25,13 @@ run: $(STAMP)
 build: $(STAMP)
 	$(BIN)/eventbot build
 
+# The fast suite: fakes wherever the real models are not the point.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "not load"
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile -m "not load and not model"
+
+# The tests that measure the real models (English MiniLM, ONNX export, multilingual e5).
+test-models: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m "model and not load"
 
 test-load: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m load

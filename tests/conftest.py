@@ -28,6 +28,13 @@ SETTING_NAMES = (
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that loads the packaged English model is a `model` test (`make test-models`), wherever it is."""
+    for item in items:
+        if "real_embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's .env or settings; the default embedder is the model-free hashing one."""
@@ -76,8 +83,16 @@ def settings(tmp_path: Path, seeds: Path) -> Settings:
 
 @pytest.fixture
 def real_settings(tmp_path: Path, seeds: Path) -> Settings:
-    """Settings for the packaged model (pass `real_embedder` wherever a model is loaded)."""
-    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="torch", decline_threshold=None)
+    """Settings for the packaged English model (pass `real_embedder` wherever a model is loaded). English articles
+    and questions never use the multilingual model, so it is the hashing stand-in here (tests/test_korean.py
+    loads the real one)."""
+    return Settings(
+        seeds_dir=seeds,
+        index_dir=tmp_path / "index",
+        embedding_backend="torch",
+        multilingual_backend="hashing",
+        decline_threshold=None,
+    )
 
 
 @pytest.fixture
@@ -93,5 +108,6 @@ def env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> Setting
 def real_env(env: Settings, monkeypatch: pytest.MonkeyPatch, real_embedder: Embedder) -> Settings:
     """The command line on the packaged model (sentence-transformers: no ONNX export needed for these tests)."""
     monkeypatch.setenv("EMBEDDING_BACKEND", "torch")
+    monkeypatch.setenv("MULTILINGUAL_BACKEND", "hashing")  # English only: the multilingual model is not asked
     monkeypatch.delenv("DECLINE_THRESHOLD")
     return Settings()

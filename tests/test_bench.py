@@ -11,6 +11,7 @@ from bot.cli import main
 from index.core.settings import Settings
 
 
+@pytest.mark.model  # the floor and the naive start-up load the packaged model, whatever the backend
 def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output, picture = tmp_path / "bench.json", tmp_path / "bench.png"
     assert main(["bench", "--quick", "--json", "--output", str(output), "--plot", str(picture)]) == 0

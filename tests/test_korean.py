@@ -40,6 +40,7 @@ def korean_env(tmp_path: Path, seeds: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return Settings()
 
 
+@pytest.mark.model
 def test_a_korean_question_is_answered_from_the_english_article_with_a_korean_citation(
     korean_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -49,6 +50,7 @@ def test_a_korean_question_is_answered_from_the_english_article_with_a_korean_ci
     assert "[1] President Lee vows to make Korea a global defense industry powerhouse, 2025-07-08, 2번째 문단" in out
 
 
+@pytest.mark.model
 def test_a_korean_question_the_articles_do_not_answer_is_declined_in_korean(
     korean_env: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,6 +59,7 @@ def test_a_korean_question_the_articles_do_not_answer_is_declined_in_korean(
     assert out.startswith(DECLINED_KO) and "Grand Hyatt" not in out
 
 
+@pytest.mark.model
 def test_the_console_answers_and_declines_korean(korean_env: Settings) -> None:
     service = QAService.open(korean_env, lambda message: None)
     out = io.StringIO()
@@ -65,6 +68,7 @@ def test_the_console_answers_and_declines_korean(korean_env: Settings) -> None:
     assert "Grand Hyatt Hotel" in text and "2번째 문단" in text and DECLINED_KO in text
 
 
+@pytest.mark.model
 def test_telegram_answers_korean_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MULTILINGUAL_BACKEND", "e5")  # for the index prepare_bot builds, and the bot it starts
     bot = prepare_bot(tmp_path / "home")
@@ -81,6 +85,7 @@ def test_telegram_answers_korean_in_korean(tmp_path: Path, monkeypatch: pytest.M
         bot.stop()
 
 
+@pytest.mark.model
 def test_an_article_in_both_languages_is_quoted_in_the_readers_language(tmp_path: Path) -> None:
     seeds = article_folder(tmp_path / "articles", SEED, KOREAN_ARTICLE)
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", multilingual_backend="e5")

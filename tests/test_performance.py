@@ -40,7 +40,7 @@ def test_onnx_vectors_match_sentence_transformers(onnx: Embedder, real_embedder:
 def test_onnx_answers_are_identical_to_the_reference(real_settings: Settings, onnx: Embedder, real_embedder: Embedder) -> None:
     settings = real_settings
     build(settings, lambda: real_embedder)
-    data = store.load_index(settings.index_dir, model=settings.embedding_model)
+    data = store.load_index(settings.index_dir, model=model_identity(settings))
     reference = QAService(settings, real_embedder, data).answer_many(QUESTIONS)
     fast = QAService(settings, onnx, data).answer_many(QUESTIONS)
     for a, b in zip(reference, fast, strict=True):

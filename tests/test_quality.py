@@ -26,7 +26,13 @@ def service(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -
     home = tmp_path_factory.mktemp("quality")
     (home / "seeds").mkdir()
     shutil.copy(SEED, home / "seeds" / SEED.name)
-    settings = Settings(seeds_dir=home / "seeds", index_dir=home / "index", embedding_backend="torch", decline_threshold=None)
+    settings = Settings(
+        seeds_dir=home / "seeds",
+        index_dir=home / "index",
+        embedding_backend="torch",
+        multilingual_backend="hashing",  # English only: the multilingual model is not asked
+        decline_threshold=None,
+    )
     return open_real(settings, real_embedder)
 
 

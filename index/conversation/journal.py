@@ -13,6 +13,7 @@ state; front ends call it from a worker thread, never on the event loop.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 import sqlite3
@@ -197,19 +198,33 @@ def _salt(path: Path) -> bytes:
 
 
 _TOKEN = re.compile(r"\w+")
+_SAME = 0.6  # Jaccard similarity at which two questions count as one
 
 
 def _grouped(questions: list[str]) -> list[tuple[str, int]]:
     """Questions counted with their near-duplicates (the same words, mostly: Jaccard ≥ 0.6), most asked first;
-    each group is shown as its most frequent wording."""
-    groups: list[tuple[set[str], Counter[str]]] = []
-    for question in questions:
-        words = set(_TOKEN.findall(question.lower()))
-        for seen, wordings in groups:
-            if words and len(words & seen) / len(words | seen) >= 0.6:
-                wordings[question] += 1
-                break
+    each group is shown as its most frequent wording.
+
+    Linear in the questions, not quadratic: two word sets with Jaccard ≥ 0.6 share at least 0.6 of the larger
+    one, so they share one of each set's rarest few words (prefix filtering); a question is compared only
+    with the groups that hold one of those."""
+    word_sets = [frozenset(_TOKEN.findall(question.lower())) for question in questions]
+    frequency = Counter(word for words in word_sets for word in words)
+    groups: list[tuple[frozenset[str], Counter[str]]] = []
+    by_word: dict[str, list[int]] = {}
+    for question, words in zip(questions, word_sets, strict=True):
+        rarest = sorted(words, key=lambda word: (frequency[word], word))
+        prefix = rarest[: len(words) - math.ceil(_SAME * len(words)) + 1] if words else []
+        matches = [
+            g for word in prefix for g in by_word.get(word, ()) if len(words & groups[g][0]) / len(words | groups[g][0]) >= _SAME
+        ]
+        if matches:
+            found = min(matches)  # the earliest group, as a scan in order would find
         else:
-            groups.append((words, Counter({question: 1})))
+            found = len(groups)
+            groups.append((words, Counter()))
+            for word in prefix:
+                by_word.setdefault(word, []).append(found)
+        groups[found][1][question] += 1
     ranked = [(wordings.most_common(1)[0][0], sum(wordings.values())) for _, wordings in groups]
     return sorted(ranked, key=lambda item: -item[1])
