@@ -10,7 +10,7 @@ import pytest
 from index.core.settings import PACKAGED_MODEL, Settings
 from index.models.embedder import Embedder, SentenceTransformerEmbedder
 from index.models.hashing import HashingEmbedder
-from tests.helpers import HASHING_THRESHOLD, SEED
+from tests.helpers import HASHING_THRESHOLD, REAL_ENGLISH, SEED
 
 SETTING_NAMES = (
     "SEEDS_DIR",
@@ -83,16 +83,8 @@ def settings(tmp_path: Path, seeds: Path) -> Settings:
 
 @pytest.fixture
 def real_settings(tmp_path: Path, seeds: Path) -> Settings:
-    """Settings for the packaged English model (pass `real_embedder` wherever a model is loaded). English articles
-    and questions never use the multilingual model, so it is the hashing stand-in here (tests/test_korean.py
-    loads the real one)."""
-    return Settings(
-        seeds_dir=seeds,
-        index_dir=tmp_path / "index",
-        embedding_backend="torch",
-        multilingual_backend="hashing",
-        decline_threshold=None,
-    )
+    """Settings for the packaged English model (pass `real_embedder` wherever a model is loaded)."""
+    return Settings(seeds_dir=seeds, index_dir=tmp_path / "index", **REAL_ENGLISH)
 
 
 @pytest.fixture

@@ -15,6 +15,10 @@ from index.store.builder import build
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "seeds" / "2025-07-08-k-defense-day.txt"
+# Settings for the packaged English model: English articles and questions never use the multilingual model, so it
+# is the hashing stand-in there (tests/test_korean.py loads the real one); confidences use the calibrated thresholds.
+REAL_ENGLISH = {"embedding_backend": "torch", "multilingual_backend": "hashing", "decline_threshold": None}
+
 # The hashing embedder's cosines run lower than the real model's (it knows shared words, not meaning), so the
 # answerability model (fitted on the real model's evidence) gives its hits lower probabilities: its tests
 # decline below this instead of the calibrated default DECLINE_THRESHOLD.

@@ -153,3 +153,50 @@ while True:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert db.execute("SELECT COUNT(*) FROM questions").fetchone()[0] > 0
     assert Journal(path).report().questions > 0  # and it opens and reports as before
+
+
+def test_the_report_groups_near_duplicates_among_many_distinct_questions() -> None:
+    """Grouping compares a question only with groups sharing one of its rarest words: still the same groups as
+    comparing it with every earlier group, the earliest matching one taking it."""
+    import random
+
+    from index.conversation import journal
+
+    def every_group(questions: list[str]) -> list[tuple[str, int]]:  # the plain scan, as the report once did it
+        groups: list[tuple[set[str], dict[str, int]]] = []
+        for question in questions:
+            words = set(journal._TOKEN.findall(question.lower()))
+            for seen, wordings in groups:
+                if words and len(words & seen) / len(words | seen) >= 0.6:
+                    wordings[question] = wordings.get(question, 0) + 1
+                    break
+            else:
+                groups.append((words, {question: 1}))
+        ranked = [(max(w, key=lambda q: (w[q], -list(w).index(q))), sum(w.values())) for _, w in groups]
+        return sorted(ranked, key=lambda item: -item[1])
+
+    rng = random.Random(7)
+    vocabulary = [
+        "who",
+        "what",
+        "when",
+        "where",
+        "how",
+        "many",
+        "lee",
+        "tanks",
+        "poland",
+        "seoul",
+        "boats",
+        "parade",
+        "day",
+        "defense",
+        "the",
+        "said",
+    ]
+    for _ in range(200):
+        questions = [" ".join(rng.sample(vocabulary, rng.randint(0, 6))) for _ in range(40)]
+        assert journal._grouped(questions) == every_group(questions)
+    many = [f"question {n}" for n in range(5000)] + ["Who won the match?", "who won the match", "Who won the match ?"]
+    grouped = journal._grouped(many)
+    assert grouped[0] == ("Who won the match?", 3) and len(grouped) == 5001

@@ -13,7 +13,7 @@ from index.core.settings import Settings
 from index.models.embedder import Embedder
 from index.service import QAService
 from measure import baselines
-from tests.helpers import AIR_SHOW, SEED
+from tests.helpers import AIR_SHOW, REAL_ENGLISH, SEED
 
 
 def open_real(settings: Settings, embedder: Embedder) -> QAService:
@@ -26,13 +26,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -
     home = tmp_path_factory.mktemp("quality")
     (home / "seeds").mkdir()
     shutil.copy(SEED, home / "seeds" / SEED.name)
-    settings = Settings(
-        seeds_dir=home / "seeds",
-        index_dir=home / "index",
-        embedding_backend="torch",
-        multilingual_backend="hashing",  # English only: the multilingual model is not asked
-        decline_threshold=None,
-    )
+    settings = Settings(seeds_dir=home / "seeds", index_dir=home / "index", **REAL_ENGLISH)
     return open_real(settings, real_embedder)
 
 

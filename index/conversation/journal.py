@@ -214,7 +214,7 @@ def _grouped(questions: list[str]) -> list[tuple[str, int]]:
     by_word: dict[str, list[int]] = {}
     for question, words in zip(questions, word_sets, strict=True):
         rarest = sorted(words, key=lambda word: (frequency[word], word))
-        prefix = rarest[: len(words) - math.ceil(_SAME * len(words)) + 1] if words else []
+        prefix = rarest[: len(words) - math.ceil(_SAME * len(words)) + 1]  # empty for a question with no words
         matches = [
             g for word in prefix for g in by_word.get(word, ()) if len(words & groups[g][0]) / len(words | groups[g][0]) >= _SAME
         ]
