@@ -93,9 +93,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "upload_size": {ENGLISH: "{name} is over the {limit:,}-byte limit", KOREAN: "{name}: {limit:,}바이트 제한을 넘습니다"},
     "upload_encoding": {ENGLISH: "{name} is not UTF-8 text", KOREAN: "{name}: UTF-8 텍스트가 아닙니다"},
     "upload_renamed": {
-        ENGLISH: "(A file of that name exists; saved as {name}.)",
-        KOREAN: "(같은 이름의 파일이 있어 {name}(으)로 저장했습니다.)",
+        ENGLISH: "(Another article has the name {wanted}; saved as {name}.)",
+        KOREAN: "(다른 기사가 {wanted} 이름을 쓰고 있어 {name}(으)로 저장했습니다.)",
     },
+    "upload_cleaned": {
+        ENGLISH: "(Saved as {name}, the safe form of the file name it was sent with.)",
+        KOREAN: "(보내신 파일 이름을 안전한 형태인 {name}(으)로 바꿔 저장했습니다.)",
+    },
+    "upload_cleaned_renamed": {
+        ENGLISH: "(Saved as {name}: {wanted}, the safe form of the file name it was sent with, is the name of another article.)",
+        KOREAN: "(보내신 파일 이름의 안전한 형태인 {wanted}은(는) 다른 기사가 쓰고 있어 {name}(으)로 저장했습니다.)",
+    },
+    "no_name": {ENGLISH: "(a file without a name)", KOREAN: "(이름 없는 파일)"},
     "more": {ENGLISH: "More", KOREAN: "더 보기"},
     "thanks": {ENGLISH: "Thanks, noted.", KOREAN: "감사합니다. 반영했습니다."},
     "too_old": {ENGLISH: "That answer is no longer in the log.", KOREAN: "그 답변은 기록에 더 이상 없습니다."},

@@ -13,6 +13,7 @@ import logging
 import secrets
 import sqlite3
 import time
+import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
@@ -52,7 +53,7 @@ from bot.format import answer_html, citation, escape, hit_html, pack_messages, r
 from bot.logs import redact
 from bot.messages import example_question, reader_language, say
 from bot.settings import TelegramSettings
-from index.content.fetch import save_article
+from index.content.fetch import UNSAFE_CATEGORIES, safe_name, save_article
 from index.content.loader import MAX_FILE_BYTES, SUFFIXES
 from index.conversation.followup import Conversations
 from index.conversation.journal import Journal
@@ -329,8 +330,10 @@ class TelegramFrontEnd:
             await self._reply(update, escape(say("not_admin", language)))  # and nothing is downloaded or written
             return
         document = message.document
-        name = Path(document.file_name or "article.txt").name
-        if Path(name).suffix.lower() not in SUFFIXES:
+        sent_as = document.file_name or "article.txt"
+        wanted = safe_name(sent_as)  # what it is saved as unless an article has that name already
+        name = _shown_name(sent_as, language)  # as the reader sees it in a refusal
+        if Path(wanted).suffix not in SUFFIXES:
             await self._reply(update, escape(say("not_added", language, reason=say("upload_type", language, name=name))))
             return
         if (document.file_size or 0) > MAX_FILE_BYTES:
@@ -346,14 +349,13 @@ class TelegramFrontEnd:
             return
         settings = self.service.settings
         try:
-            path = await asyncio.to_thread(save_article, settings.seeds_dir, name, text)
+            path = await asyncio.to_thread(save_article, settings.seeds_dir, wanted, text)
             info = await asyncio.to_thread(index_added, settings, path, lambda: self.service.embedder, log.info)
             await asyncio.to_thread(self.service.reload)
         except EventBotError as exc:
             await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
             return
-        renamed = "" if path.name == name else " " + say("upload_renamed", language, name=path.name)
-        await self._reply(update, escape(_added(info, language) + renamed))
+        await self._reply(update, escape(_added(info, language) + _saved_as(sent_as, wanted, path.name, language)))
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command this bot does not have."""
@@ -529,6 +531,22 @@ class TelegramFrontEnd:
 
 def _added(info: DocumentInfo, language: str) -> str:
     return say("added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
+
+
+def _saved_as(sent_as: str, wanted: str, saved: str, language: str) -> str:
+    """What an upload's reply says of its file name: nothing when saved under the name it was sent with; else why not."""
+    cleaned, taken = wanted != sent_as, saved != wanted
+    if not (cleaned or taken):
+        return ""
+    key = "upload_cleaned_renamed" if cleaned and taken else "upload_cleaned" if cleaned else "upload_renamed"
+    return " " + say(key, language, wanted=wanted, name=saved)
+
+
+def _shown_name(name: str, language: str, limit: int = 100) -> str:
+    """A file name as sent, safe to show: invisible and control characters written out (U+202E would turn the
+    rest of the reply around), cut to `limit` characters."""
+    shown = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in name)
+    return (shown[: limit - 1] + "…" if len(shown) > limit else shown) or say("no_name", language)
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:

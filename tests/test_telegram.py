@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +31,16 @@ from index.core.settings import Settings
 from index.service import sources
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
 from tests.helpers import AIR_SHOW, BAD_INPUTS, CITATION, HYATT
-from tests.telegram_double import BOT, callback_update, html_problem, inline_update, plain, sticker_update, text_update
+from tests.telegram_double import (
+    BOT,
+    callback_update,
+    document_update,
+    html_problem,
+    inline_update,
+    plain,
+    sticker_update,
+    text_update,
+)
 
 APOLOGY = say("apology", "en")
 ADMIN = 42
@@ -461,3 +471,81 @@ def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:
     for call in bot.double.sent():
         assert TOKEN not in call["text"]
     assert BOT["username"]
+
+
+# --- uploads with hostile file names ---------------------------------------------------------------
+
+# (name as sent, whether it names an article file at all). REPORT.TXT comes twice: the second one finds the name taken.
+HOSTILE_NAMES = [
+    ("nul\x00byte.txt", True),
+    ("..txt", True),
+    ("REPORT.TXT", True),
+    ("REPORT.TXT", True),
+    ("x" * 300 + ".txt", True),
+    ("가" * 200 + ".md", True),
+    ("/..//.txt", True),
+    ("evil\u202etxt.md", True),
+    ("new\nline.txt", True),
+    ("...", False),
+    ("/../..//", False),
+    ("report\u202etxt.exe", False),
+    ("report.txt\x00.exe", False),
+]
+INVISIBLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
+    bot = prepare_bot(tmp_path_factory.mktemp("uploads"), ADMIN_USER_IDS=str(ADMIN), TELEGRAM_FILE_BASE_URL="")
+    try:
+        bot.start()
+        yield bot
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
+@pytest.mark.parametrize("case", range(len(HOSTILE_NAMES)), ids=[repr(n)[1:21] for n, _ in HOSTILE_NAMES])
+def test_a_hostile_upload_name_gets_a_safe_name_and_a_true_reply(uploads: Bot, case: int) -> None:
+    """Whatever the name, the file is saved under a safe one (or refused), and the reply says what really happened."""
+    sent, article = HOSTILE_NAMES[case]
+    story = f"Library wing {case} opens\n\nThe city library opened reading wing number {case} on Monday.\n".encode()
+    before = {p.name for p in uploads.seeds.iterdir()}
+    message_id = next(uploads.messages)
+    uploads.double.add_file(f"H{case}", story)
+    uploads.double.push(document_update(ADMIN, ADMIN, message_id, f"H{case}", sent, len(story)))
+    (reply,) = answers_to(uploads, ADMIN, message_id, timeout=60)
+    text = html.unescape(reply["text"])
+    assert text != APOLOGY and "went wrong" not in text
+    assert not INVISIBLE.search(text.replace("\n", " "))  # nothing invisible or control-like is echoed back
+    new = {p.name for p in uploads.seeds.iterdir()} - before
+    if not article:
+        assert text.startswith("Not added:") and "not an article file" in text and not new
+        return
+    assert text.startswith("Added:"), text
+    (saved,) = new
+    assert (uploads.seeds / saved).read_bytes() == story
+    assert (
+        not INVISIBLE.search(saved)
+        and "/" not in saved
+        and "\\" not in saved
+        and not saved.startswith(".")
+        and len(saved.encode()) <= 255
+    )
+    assert Path(saved).suffix in {".txt", ".md"}
+    if saved == sent:
+        assert "(" not in text.split("sentences.", 1)[1]  # no note about the name
+        return
+    assert saved in text  # the name it was really saved under
+    taken_before = {Path(name).stem.lower() for name in before}
+    name = re.escape(saved)
+    claimed = re.search(rf"\(Another article has the name (.+); saved as {name}\.\)$", text) or re.search(
+        rf"\(Saved as {name}: (.+), the safe form of the file name it was sent with, is the name of another article\.\)$", text
+    )
+    if claimed or "exists" in text:  # a claim that the name was taken must be true
+        wanted = claimed.group(1) if claimed else sent
+        assert Path(wanted).stem.lower() in taken_before, text
+        assert Path(saved).stem.lower() not in taken_before
+    else:
+        assert f"Saved as {saved}, the safe form" in text

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,25 @@ def add_page(seeds_dir: Path, url: str, html: str | None = None) -> Saved:
     return Saved(path, title, page.date, url)
 
 
+# Control characters (NUL, newlines), format characters (bidirectional overrides such as U+202E, zero-width
+# spaces), surrogates, private-use and unassigned code points, line and paragraph separators.
+UNSAFE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def safe_name(name: str) -> str:
+    """The name an article called `name` is saved under when no article has it yet (save_article may then add
+    "-2", …): never a path (the part after the last / or \\: "../.env" would write outside SEEDS_DIR), without
+    unsafe characters (a NUL cannot be in a file name; U+202E would show "report\u202etxt.exe" as "reportexe.txt"),
+    not hidden (leading dots and spaces go), the suffix in lower case, and the stem cut to 150 bytes (file names
+    are at most 255: room for "-2" and the suffix); "article" when nothing of the stem is left."""
+    name = re.split(r"[/\\]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in UNSAFE_CATEGORIES).strip()
+    suffix = name[name.rfind(".") :] if "." in name else ""  # ".txt" too, which Path takes for a hidden name
+    stem = name[: len(name) - len(suffix)].lstrip(". ")
+    stem = stem.encode("utf-8")[:150].decode("utf-8", errors="ignore").rstrip() or "article"
+    return stem + suffix.lower()
+
+
 def save_article(seeds_dir: Path, name: str, text: str) -> Path:
     """Write an article under SEEDS_DIR as `name` (or `name-2`, … when taken: nothing is overwritten), whole or
     not at all: it is written under a hidden temporary name, which neither the loader nor the watcher reads, and
@@ -103,10 +123,9 @@ def save_article(seeds_dir: Path, name: str, text: str) -> Path:
 
     A name is taken when any article file has its stem, whatever its extension: `report.md` beside `report.txt`
     would give two articles one id."""
-    name = Path(name).name  # never a path: "../.env" would write outside SEEDS_DIR
-    # File names are at most 255 bytes: a long (Korean) title is cut to 150, leaving room for "-2" and the suffix.
-    stem = Path(name).stem.lstrip(".").encode("utf-8")[:150].decode("utf-8", errors="ignore") or "article"
-    suffix = Path(name).suffix.lower()
+    name = safe_name(name)
+    suffix = Path(name).suffix  # as the loader sees it: the stem is never empty or hidden
+    stem = name[: len(name) - len(suffix)]
     if suffix not in SUFFIXES:
         raise FetchError(f"{name}: only {', '.join(SUFFIXES)} files are articles")
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
