@@ -25,7 +25,7 @@ from pathlib import Path
 
 from index.core.records import Answer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
         CREATE TABLE questions (
@@ -46,6 +46,17 @@ _MIGRATIONS = {
             at REAL NOT NULL,
             PRIMARY KEY (question_id, asker)
         );
+    """,
+    # Where each answer with buttons went (chat as a pseudonym, message id): a press is honoured only there.
+    2: """
+        CREATE TABLE buttons (
+            chat TEXT NOT NULL,
+            message INTEGER NOT NULL,
+            question_id INTEGER NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+            PRIMARY KEY (chat, message)
+        );
+        CREATE INDEX buttons_question ON buttons (question_id);
+        INSERT INTO meta VALUES ('buttons_from', (SELECT COALESCE(MAX(id), 0) + 1 FROM questions));
     """,
 }
 DAY = 86_400.0
@@ -139,6 +150,34 @@ class Journal:
     def asked(self, question_id: int) -> Asked | None:
         with self._lock:
             row = self._db.execute("SELECT id, question, shown FROM questions WHERE id = ?", (question_id,)).fetchone()
+        return Asked(int(row[0]), str(row[1]), int(row[2])) if row else None
+
+    def sent(self, question_id: int, *, chat: int | str, message: int) -> None:
+        """The answer to `question_id`, with its buttons, went to `message` in `chat`: its buttons work there only."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO buttons (chat, message, question_id) VALUES (?, ?, ?)",
+                (self.pseudonym(chat), message, question_id),
+            )
+
+    def button(self, question_id: int, *, chat: int | str, message: int) -> Asked | None:
+        """The question whose answer is `message` in `chat` (see `sent`), or None when that message holds no answer
+        in the log; a caller honours a press only when its id is `question_id`. Answers logged before their messages
+        were (schema 1) count as under any message of their own chat."""
+        who = self.pseudonym(chat)
+        with self._lock:
+            row = (
+                self._db.execute(
+                    "SELECT q.id, q.question, q.shown FROM buttons b JOIN questions q ON q.id = b.question_id"
+                    " WHERE b.chat = ? AND b.message = ?",
+                    (who, message),
+                ).fetchone()
+                or self._db.execute(
+                    "SELECT id, question, shown FROM questions WHERE id = ? AND chat = ?"
+                    " AND id < (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'buttons_from')",
+                    (question_id, who),
+                ).fetchone()
+            )
         return Asked(int(row[0]), str(row[1]), int(row[2])) if row else None
 
     def feedback(self, question_id: int, asker: int | str, verdict: int) -> bool:
