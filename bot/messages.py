@@ -108,6 +108,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "more": {ENGLISH: "More", KOREAN: "더 보기"},
     "thanks": {ENGLISH: "Thanks, noted.", KOREAN: "감사합니다. 반영했습니다."},
     "too_old": {ENGLISH: "That answer is no longer in the log.", KOREAN: "그 답변은 기록에 더 이상 없습니다."},
+    "button_unknown": {
+        ENGLISH: "That button is not one of this answer's.",
+        KOREAN: "이 답변의 버튼이 아닙니다.",
+    },
+    "buttons_off": {
+        ENGLISH: "The question log is not available, so these buttons do not work now.",
+        KOREAN: "질문 기록을 쓸 수 없어 지금은 이 버튼이 작동하지 않습니다.",
+    },
+    "log_unavailable": {
+        ENGLISH: "The question log cannot be read right now; please try again later.",
+        KOREAN: "지금은 질문 기록을 읽을 수 없습니다. 잠시 후 다시 시도해 주세요.",
+    },
+    "button_failed": {
+        ENGLISH: "Sorry, that press could not be handled; please try again.",
+        KOREAN: "죄송합니다. 버튼을 처리하지 못했습니다. 다시 눌러 주세요.",
+    },
     "no_more": {ENGLISH: "The articles have nothing more on that.", KOREAN: "기사에 더 이상의 내용이 없습니다."},
     "log_off": {
         ENGLISH: "The question log is off (QUESTION_LOG=false).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import secrets
 import sqlite3
 import time
@@ -457,37 +458,59 @@ class TelegramFrontEnd:
             else:
                 markup = _buttons(question_id, language) if answer.presented else None
         messages = answer_html(answer, language=language)
+        sent: Message | None = None
         for i, text in enumerate(messages):
             last = i == len(messages) - 1
-            await send(
+            sent = await send(
                 context.bot,
                 message.chat_id,
                 text,
                 reply_to=message.message_id if i == 0 else None,
                 markup=markup if last else None,
             )
+        if (
+            markup is not None and self.journal is not None and sent is not None
+        ):  # the buttons work under this message, in this chat only
+            bind = functools.partial(self.journal.sent, question_id, chat=message.chat_id, message=sent.message_id)
+            try:
+                await asyncio.to_thread(bind)
+            except sqlite3.Error:
+                log.warning("could not record where an answer went in %s", self.journal.path, exc_info=True)
 
     async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """👍, 👎 and More under an answer: answered at once, recorded once per person, working after a restart."""
+        """👍, 👎 and More under an answer: answered at once, recorded once per person, working after a restart.
+
+        A press counts only under the message its answer went to, in that chat (the journal knows where each answer
+        went): callback data naming another answer, from another chat or message, gets a short notice, and so does
+        anything that is not a button of this bot."""
         query = update.callback_query
         assert query is not None
         language = _language(update)
-        kind, _, number = (query.data or "").partition(":")
-        if self.journal is None or not number.isdigit() or kind not in {"up", "down", "more"}:
-            await _best_effort(query.answer())
+        button = _BUTTON.fullmatch(query.data or "")
+        where = query.message  # None for a message sent inline, which never has these buttons
+        if self.journal is None:
+            await _best_effort(query.answer(say("buttons_off", language)))
             return
-        question_id, user = int(number), query.from_user.id
-        if kind in {"up", "down"}:
-            saved = await asyncio.to_thread(self.journal.feedback, question_id, user, 1 if kind == "up" else -1)
-            await _best_effort(query.answer(say("thanks" if saved else "too_old", language)))
+        if button is None or where is None:
+            await _best_effort(query.answer(say("button_unknown", language)))
+            return
+        kind, question_id, user, chat_id = button[1], int(button[2]), query.from_user.id, where.chat.id
+        find = functools.partial(self.journal.button, question_id, chat=chat_id, message=where.message_id)
+        try:
+            asked = await asyncio.to_thread(find)
+            if asked is not None and asked.id == question_id and kind in {"up", "down"}:
+                saved = await asyncio.to_thread(self.journal.feedback, question_id, user, 1 if kind == "up" else -1)
+                await _best_effort(query.answer(say("thanks" if saved else "too_old", language)))
+                return
+        except sqlite3.Error:
+            log.warning("could not read or write the question log %s", self.journal.path, exc_info=True)
+            await _best_effort(query.answer(say("log_unavailable", language)))
+            return
+        if asked is None or asked.id != question_id:
+            await _best_effort(query.answer(say("too_old" if asked is None else "button_unknown", language)))
             return
         await _best_effort(query.answer())
         if self.rate.check(user) != RateLimiter.ALLOW:  # More costs a ranking, like a question
-            return
-        asked = await asyncio.to_thread(self.journal.asked, question_id)
-        chat_id = query.message.chat.id if query.message is not None else user
-        if asked is None:
-            await send(context.bot, chat_id, escape(say("too_old", language)))
             return
         language = reader_language(asked.question, query.from_user.language_code)
         first = await asyncio.to_thread(self.service.answer, asked.question)  # what was shown (the ranking is stable)
@@ -524,6 +547,9 @@ class TelegramFrontEnd:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the traceback; tell the user briefly; keep running."""
         log.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.callback_query is not None:  # a press: a notice, not a message
+            await _best_effort(update.callback_query.answer(say("button_failed", _language(update))), quiet=True)
+            return
         if isinstance(update, Update) and update.effective_chat and update.effective_message:
             apology = escape(say("apology", _language(update, update.effective_message.text or "")))
             await _best_effort(send(context.bot, update.effective_chat.id, apology), quiet=True)
@@ -603,6 +629,10 @@ def _open_journal(path: Path, days: float) -> Journal | None:
         return None
 
 
+# Callback data as `_buttons` writes it: strictly ASCII digits, few enough for an SQLite integer.
+_BUTTON = re.compile(r"(up|down|more):([0-9]{1,18})")
+
+
 def _buttons(question_id: int, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -615,8 +645,8 @@ def _buttons(question_id: int, language: str) -> InlineKeyboardMarkup:
     )
 
 
-async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None, markup: Any = None) -> None:
-    """Send one HTML message, retrying with back-off where that cannot duplicate it."""
+async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None, markup: Any = None) -> Message:
+    """Send one HTML message, retrying with back-off where that cannot duplicate it; returns the message sent."""
     reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(_retryable),
@@ -625,7 +655,10 @@ async def send(bot: Any, chat_id: int, text: str, *, reply_to: int | None = None
         reraise=True,
     ):
         with attempt:
-            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply, reply_markup=markup)
+            return await bot.send_message(  # type: ignore[no-any-return]
+                chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply, reply_markup=markup
+            )
+    raise AssertionError("unreachable: AsyncRetrying re-raises the last failure")
 
 
 async def _best_effort(call: Awaitable[Any], *, quiet: bool = False) -> None:

@@ -285,6 +285,7 @@ class BotApiDouble:
             with self._lock:
                 self._next_message += 1
                 message_id = self._next_message
+                params["message_id"] = message_id  # recorded, so that tests can press the buttons under it
             chat_id = params["chat_id"]
             return {
                 "message_id": message_id,
@@ -427,9 +428,15 @@ def inline_update(user_id: int, query_id: str, query: str) -> dict[str, Any]:
     }
 
 
-def callback_update(chat_id: int, query_id: str, data: str = "button", user_id: int | None = None) -> dict[str, Any]:
-    """A press of an inline button under one of the bot's messages in a private chat."""
-    chat = {"id": chat_id, "type": "private", "first_name": "Someone"}
+def callback_update(
+    chat_id: int, query_id: str, data: str = "button", user_id: int | None = None, message_id: int = 1
+) -> dict[str, Any]:
+    """A press of an inline button under one of the bot's messages (`message_id`) in a private chat or a group."""
+    chat = (
+        {"id": chat_id, "type": "private", "first_name": "Someone"}
+        if chat_id > 0
+        else {"id": chat_id, "type": "group", "title": "Group"}
+    )
     user = user_id or chat_id
     return {
         "callback_query": {
@@ -437,7 +444,7 @@ def callback_update(chat_id: int, query_id: str, data: str = "button", user_id: 
             "from": {"id": user, "is_bot": False, "first_name": f"User{user}"},
             "chat_instance": "ci",
             "data": data,
-            "message": {"message_id": 1, "date": int(time.time()), "chat": chat, "from": BOT, "text": "old"},
+            "message": {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": BOT, "text": "old"},
         }
     }
 

@@ -95,9 +95,9 @@ def test_telegram_replies_buttons_feedback_more_follow_up_report_and_restart(
         buttons = reply["reply_markup"]["inline_keyboard"][0]
         assert [b["text"] for b in buttons] == ["👍", "👎", "More"]
         down, more = buttons[1]["callback_data"], buttons[2]["callback_data"]
-        bot.double.push(callback_update(701, "cb1", down))
+        bot.double.push(callback_update(701, "cb1", down, message_id=reply["message_id"]))
         assert bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb1"))
-        bot.double.push(callback_update(701, "cb2", more))
+        bot.double.push(callback_update(701, "cb2", more, message_id=reply["message_id"]))
         assert bot.double.wait_for(lambda: len(bot.double.sent(chat_id=701)) >= 2)
         assert "[1]" in bot.double.sent(chat_id=701)[-1]["text"]
         # A follow-up through Telegram: "them" are the tanks of the previous question (alone, it finds no company).
@@ -113,9 +113,10 @@ def test_telegram_replies_buttons_feedback_more_follow_up_report_and_restart(
     # After a restart, the buttons under the old answer still work: their state is in the log, not in memory.
     bot.start()
     try:
-        bot.double.push(callback_update(703, "cb3", more, user_id=703))
+        before = len(bot.double.sent(chat_id=701))
+        bot.double.push(callback_update(701, "cb3", more, message_id=reply["message_id"]))
         assert bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb3"))
-        assert bot.double.wait_for(lambda: bot.double.sent(chat_id=703))
+        assert bot.double.wait_for(lambda: len(bot.double.sent(chat_id=701)) > before)
     finally:
         bot.stop()
     # The editor's report on the command line: the 👎 answer and the unanswered question, as JSON too.

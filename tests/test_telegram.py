@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from telegram.error import (
 
 from bot.messages import say
 from bot.telegram import _retryable, addressed_question
+from index.conversation.journal import Journal
+from index.core.records import Answer
 from index.core.settings import Settings
 from index.service import sources
 from tests.botproc import TOKEN, Bot, answers_to, prepare_bot, reply_to
@@ -460,19 +463,6 @@ def test_polling_survives_get_updates_errors(bot: Bot) -> None:
     assert bot.process.poll() is None
 
 
-def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:
-    # Runs last in this module: by now the bot has logged a whole session at DEBUG, faults included.
-    bot.ask(1042, "Where was K-Defense Day held?")
-    time.sleep(1.0)
-    captured = bot.log_file.read_text() + bot.output.read_text(errors="replace")
-    assert "getUpdates" in captured or "sendMessage" in captured  # the log really covers the HTTP traffic
-    assert TOKEN not in captured
-    assert TOKEN.split(":")[1] not in captured
-    for call in bot.double.sent():
-        assert TOKEN not in call["text"]
-    assert BOT["username"]
-
-
 # --- uploads with hostile file names ---------------------------------------------------------------
 
 # (name as sent, whether it names an article file at all). REPORT.TXT comes twice: the second one finds the name taken.
@@ -549,3 +539,123 @@ def test_a_hostile_upload_name_gets_a_safe_name_and_a_true_reply(uploads: Bot, c
         assert Path(saved).stem.lower() not in taken_before
     else:
         assert f"Saved as {saved}, the safe form" in text
+
+
+# --- buttons under answers: bound to the chat and message their answer went to ---------------------
+
+BUTTON_UNKNOWN = say("button_unknown", "en")
+
+
+def _answer_with_buttons(bot: Bot, chat: int, question: str, user: int | None = None) -> tuple[dict[str, Any], int]:
+    """The answer to `question` in `chat` (the message with the buttons) and its question id."""
+    message_id = bot.ask(chat, question, user_id=user)
+    (reply,) = [m for m in answers_to(bot, chat, message_id) if m.get("reply_markup")]
+    buttons = reply["reply_markup"]["inline_keyboard"][0]
+    assert [b["callback_data"].split(":")[0] for b in buttons] == ["up", "down", "more"]
+    return reply, int(buttons[2]["callback_data"].split(":")[1])
+
+
+def _press(bot: Bot, chat: int, data: str, message_id: int, user: int | None = None) -> str | None:
+    """Press a button (callback data `data`) under `message_id`; returns the notice the bot answered with."""
+    query_id = f"press-{next(bot.messages)}"
+    bot.double.push(callback_update(chat, query_id, data, user_id=user, message_id=message_id))
+    (answered,) = bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id=query_id))
+    return answered.get("text")
+
+
+def _dislikes(bot: Bot, question: str) -> int:
+    """👎 for `question` in the editors' report, as /report and `eventbot report` read it."""
+    journal = Journal(bot.home / "journal.sqlite3")
+    try:
+        return sum(n for q, _, _, n in journal.report().disliked if q == question)
+    finally:
+        journal.close()
+
+
+def test_a_forged_more_never_sends_another_readers_answer(bot: Bot) -> None:
+    victim, forger = 1080, 1081
+    secret = "Where was the K-Defense Day ceremony held?"
+    answer, victims = _answer_with_buttons(bot, victim, secret)
+    own, _ = _answer_with_buttons(bot, forger, "Which country bought K-2 tanks?")
+    sent = len(bot.double.sent(chat_id=forger))
+    # The victim's question id under the forger's own answer, under a message id the forger made up, and under
+    # the victim's answer's message id (from the forger's chat): none is the victim's answer in the forger's chat.
+    assert _press(bot, forger, f"more:{victims}", own["message_id"]) == BUTTON_UNKNOWN
+    assert _press(bot, forger, f"more:{victims}", own["message_id"] + 1000) == say("too_old", "en")
+    assert _press(bot, forger, f"more:{victims}", answer["message_id"]) == say("too_old", "en")
+    time.sleep(1.0)
+    assert len(bot.double.sent(chat_id=forger)) == sent
+    # The victim's own More still works, in the victim's chat.
+    before = len(bot.double.sent(chat_id=victim))
+    assert _press(bot, victim, f"more:{victims}", answer["message_id"]) is None
+    assert bot.double.wait_for(lambda: len(bot.double.sent(chat_id=victim)) > before)
+
+
+def test_forged_and_repeated_votes_are_not_counted(bot: Bot) -> None:
+    group, members, outsiders = -1020, (1082, 1083), range(1084, 1090)
+    question = "Where exactly was K-Defense Day held?"
+    answer, asked = _answer_with_buttons(bot, group, f"/ask {question}", user=members[0])
+    for n, outsider in enumerate(outsiders):  # forged 👎 from other chats, under their own answers or made-up ones
+        own, _ = _answer_with_buttons(bot, outsider, f"Which company makes the K-2 tank? ({n})")
+        for message_id in (own["message_id"], answer["message_id"], 1):
+            assert _press(bot, outsider, f"down:{asked}", message_id) in {BUTTON_UNKNOWN, say("too_old", "en")}
+    assert _dislikes(bot, question) == 0
+    thanks = say("thanks", "en")
+    for member in members:  # each member once, however often they press; a change of mind replaces the vote
+        for _ in range(3):
+            assert _press(bot, group, f"down:{asked}", answer["message_id"], user=member) == thanks
+    assert _dislikes(bot, question) == 2
+    assert _press(bot, group, f"up:{asked}", answer["message_id"], user=members[1]) == thanks
+    assert _dislikes(bot, question) == 1
+
+
+MALFORMED = ["up:" + "9" * 40, "more:" + "1" * 10_000, "down:²", "up:１２", "up:-1", "up:1 ", "more:0x1f", "", "vote:1"]
+
+
+@pytest.mark.parametrize(
+    "data", MALFORMED, ids=["huge", "10k-digits", "superscript", "fullwidth", "negative", "space", "hex", "empty", "kind"]
+)
+def test_malformed_callback_data_gets_a_short_notice(bot: Bot, data: str) -> None:
+    chat = 1090 + MALFORMED.index(data)
+    answer, _ = _answer_with_buttons(bot, chat, "Where was K-Defense Day held?")
+    sent, logged = len(bot.double.sent(chat_id=chat)), len(bot.log_file.read_bytes())
+    assert _press(bot, chat, data, answer["message_id"]) == BUTTON_UNKNOWN
+    time.sleep(0.5)
+    assert len(bot.double.sent(chat_id=chat)) == sent  # no apology, nothing else
+    assert b"Traceback" not in bot.log_file.read_bytes()[logged:]
+
+
+def test_buttons_of_answers_logged_before_the_upgrade_work_in_their_own_chat_only(tmp_path: Path) -> None:
+    """A schema-1 log knows no messages: its answers' buttons keep working in their chat, and nowhere else."""
+    path = tmp_path / "journal.sqlite3"
+    old = Journal(path)
+    service_answer = Answer(question="Where was K-Defense Day held?", answered=False, hits=())
+    legacy = old.record(service_answer, chat=11, asker=11, shown=0)
+    old.close()
+    with sqlite3.connect(path) as db:  # as schema 1 left it
+        db.executescript("DROP TABLE buttons; DELETE FROM meta WHERE key = 'buttons_from';")
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    journal = Journal(path)
+    try:
+        assert (found := journal.button(legacy, chat=11, message=5)) is not None and found.id == legacy
+        assert journal.button(legacy, chat=12, message=5) is None
+        new = journal.record(service_answer, chat=11, asker=11, shown=0)
+        journal.sent(new, chat=11, message=6)
+        assert (bound := journal.button(new, chat=11, message=6)) is not None and bound.id == new
+        assert journal.button(new, chat=11, message=7) is None  # a new answer: only under its own message
+        assert journal.button(new, chat=12, message=6) is None
+    finally:
+        journal.close()
+
+
+def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:
+    # Runs last in this module: by now the bot has logged a whole session at DEBUG, faults included.
+    bot.ask(1042, "Where was K-Defense Day held?")
+    time.sleep(1.0)
+    captured = bot.log_file.read_text() + bot.output.read_text(errors="replace")
+    assert "getUpdates" in captured or "sendMessage" in captured  # the log really covers the HTTP traffic
+    assert TOKEN not in captured
+    assert TOKEN.split(":")[1] not in captured
+    for call in bot.double.sent():
+        assert TOKEN not in call["text"]
+    assert BOT["username"]
