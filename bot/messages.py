@@ -104,7 +104,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         ENGLISH: "(Saved as {name}: {wanted}, the safe form of the file name it was sent with, is the name of another article.)",
         KOREAN: "(보내신 파일 이름의 안전한 형태인 {wanted}은(는) 다른 기사가 쓰고 있어 {name}(으)로 저장했습니다.)",
     },
-    "no_name": {ENGLISH: "(a file without a name)", KOREAN: "(이름 없는 파일)"},
     "more": {ENGLISH: "More", KOREAN: "더 보기"},
     "thanks": {ENGLISH: "Thanks, noted.", KOREAN: "감사합니다. 반영했습니다."},
     "too_old": {ENGLISH: "That answer is no longer in the log.", KOREAN: "그 답변은 기록에 더 이상 없습니다."},

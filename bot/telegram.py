@@ -333,7 +333,7 @@ class TelegramFrontEnd:
         document = message.document
         sent_as = document.file_name or "article.txt"
         wanted = safe_name(sent_as)  # what it is saved as unless an article has that name already
-        name = _shown_name(sent_as, language)  # as the reader sees it in a refusal
+        name = _shown_name(sent_as)  # as the reader sees it in a refusal
         if Path(wanted).suffix not in SUFFIXES:
             await self._reply(update, escape(say("not_added", language, reason=say("upload_type", language, name=name))))
             return
@@ -568,11 +568,11 @@ def _saved_as(sent_as: str, wanted: str, saved: str, language: str) -> str:
     return " " + say(key, language, wanted=wanted, name=saved)
 
 
-def _shown_name(name: str, language: str, limit: int = 100) -> str:
+def _shown_name(name: str, limit: int = 100) -> str:
     """A file name as sent, safe to show: invisible and control characters written out (U+202E would turn the
     rest of the reply around), cut to `limit` characters."""
     shown = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in UNSAFE_CATEGORIES else ch for ch in name)
-    return (shown[: limit - 1] + "…" if len(shown) > limit else shown) or say("no_name", language)
+    return shown[: limit - 1] + "…" if len(shown) > limit else shown
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
