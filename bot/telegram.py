@@ -468,9 +468,8 @@ class TelegramFrontEnd:
                 reply_to=message.message_id if i == 0 else None,
                 markup=markup if last else None,
             )
-        if (
-            markup is not None and self.journal is not None and sent is not None
-        ):  # the buttons work under this message, in this chat only
+        # The buttons work under the message that carries them, in this chat, and nowhere else.
+        if markup is not None and self.journal is not None and sent is not None:
             bind = functools.partial(self.journal.sent, question_id, chat=message.chat_id, message=sent.message_id)
             try:
                 await asyncio.to_thread(bind)
