@@ -15,12 +15,18 @@ PAYLOADS = ("telegram", "httpx", "httpcore", "apscheduler", "tenacity")
 
 
 class NoPayloads(logging.Filter):
-    """Drop the records below WARNING of the libraries in PAYLOADS: readers' data never reaches a log."""
+    """Readers' data never reaches a log through the libraries in PAYLOADS: their records below WARNING are
+    dropped, and the arguments of the rest withheld (python-telegram-bot logs "Received data was %r", the raw
+    update, when one cannot be parsed). The message and the traceback stay."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING:
+        if not any(record.name == name or record.name.startswith(name + ".") for name in PAYLOADS):
             return True
-        return not any(record.name == name or record.name.startswith(name + ".") for name in PAYLOADS)
+        if record.levelno < logging.WARNING:
+            return False
+        if record.args:
+            record.msg, record.args = f"{record.msg} [arguments withheld: they may hold readers' data]", None
+        return True
 
 
 class Redact(logging.Filter):

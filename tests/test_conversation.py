@@ -365,3 +365,23 @@ def test_at_debug_level_the_log_holds_no_reader_id_name_or_question(tmp_path: Pa
     assert "DEBUG" in written or "INFO" in written  # the file was written at a verbose level
     for personal in (str(reader), f"User{reader}", str(admin), f"User{admin}", "Quixotic-Reader-5521", "Zanzibarland-8812"):
         assert personal not in written, personal
+
+
+def test_library_records_with_readers_data_are_dropped_or_withheld(tmp_path: Path) -> None:
+    import logging
+
+    from bot.logs import setup_logging
+    from bot.settings import LogSettings
+
+    log_file = tmp_path / "eventbot.log"
+    setup_logging(LogSettings(log_level="DEBUG", log_file=log_file), [])
+    update = {"from": {"id": 4455667, "first_name": "Ottilie"}, "text": "Where is Quasimodo-31?"}
+    logging.getLogger("telegram.ext.Updater").debug("Getting updates: %s", update)
+    logging.getLogger("httpx").info("HTTP Request: POST %s", update)
+    logging.getLogger("telegram.ext.ExtBot").critical("Error while parsing updates! Received data was %r", update)
+    logging.getLogger("index.store").debug("our own debug line")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = log_file.read_text(encoding="utf-8")
+    assert "our own debug line" in written and "Error while parsing updates" in written
+    assert "4455667" not in written and "Ottilie" not in written and "Quasimodo-31" not in written
