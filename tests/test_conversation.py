@@ -230,12 +230,14 @@ def test_forget_on_the_command_line_scrubs_the_files_too(
 ) -> None:
     monkeypatch.setenv("INDEX_DIR", str(tmp_path / "data" / "index"))
     path = tmp_path / "data" / "journal.sqlite3"
-    journal = Journal(path)
-    journal.record(Answer("Qwerty-secret-0042 who won?", False, ()), chat=9, asker=9, shown=0)
-    journal.record(Answer("someone else's question", False, ()), chat=8, asker=8, shown=0)
-    journal.close()
+    running = Journal(path)  # as a running bot holds it open
+    running.record(Answer("Qwerty-secret-0042 who won?", False, ()), chat=9, asker=9, shown=0)
+    running.record(Answer("someone else's question", False, ()), chat=8, asker=8, shown=0)
     assert main(["forget", "9"]) == 0 and "Deleted 1 question " in capsys.readouterr().out
     assert all(b"Qwerty-secret-0042" not in file.read_bytes() for file in _files(path))
+    assert running.record(Answer("a question after", False, ()), chat=8, asker=8, shown=0) > 0  # the bot goes on
+    assert running.report().questions == 2
+    running.close()
 
 
 def test_the_question_log_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
@@ -294,17 +296,27 @@ def _damage(path: Path) -> None:
     path.write_bytes(b"this is not a database\x00\xff" * 400)
 
 
+@pytest.mark.parametrize("damage", ["garbage", "pages"])
 def test_a_damaged_question_log_is_reported_as_damaged_not_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
     monkeypatch.setenv("INDEX_DIR", str(tmp_path / "data" / "index"))
     path = tmp_path / "data" / "journal.sqlite3"
     path.parent.mkdir()
-    _damage(path)
+    if damage == "garbage":
+        _damage(path)
+    else:  # a sound header, garbage where the rows are
+        journal = Journal(path)
+        for n in range(300):
+            journal.record(Answer(f"question {n} " * 20, False, ()), chat=1, asker=2, shown=0)
+        journal.close()
+        with path.open("r+b") as file:
+            file.seek(4096)
+            file.write(b"\xde\xad" * 40_000)
     for argv in (["report"], ["report", "--json"], ["forget", "5"]):
         assert main(argv) == 1
         out, err = capsys.readouterr()
-        assert err.startswith(f"eventbot: the question log at {path} is damaged: file is not a database"), err
+        assert err.startswith(f"eventbot: the question log at {path} is damaged: "), err
         assert err.count("\n") == 1 and "off" not in err and "Traceback" not in err
         assert argv[-1] != "--json" or json.loads(out)["error"].startswith("the question log at")
 

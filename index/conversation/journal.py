@@ -203,11 +203,15 @@ class Journal:
             return removed
 
     def _scrub(self) -> None:
-        """Leave no deleted row readable on the disk: compact the file and empty the write-ahead log."""
+        """Leave no deleted row readable on the disk: compact the file (which also clears free pages left by
+        deletes before secure_delete was on) and empty the write-ahead log."""
         self._db.execute("VACUUM")
         busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy is not None and busy[0]:
-            raise sqlite3.OperationalError("another process is using the question log; try again when it is idle")
+            raise JournalError(
+                f"the questions were deleted from {self.path}, but another process is reading it, so they may"
+                " linger on the disk: run forget again when the bot is idle"
+            )
 
     def report(self, since: float = 0.0, top: int = 10) -> Report:
         with self._lock:
