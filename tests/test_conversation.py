@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import sqlite3
@@ -397,3 +398,14 @@ def test_library_records_with_readers_data_are_dropped_or_withheld(tmp_path: Pat
     written = log_file.read_text(encoding="utf-8")
     assert "our own debug line" in written and "Error while parsing updates" in written
     assert "4455667" not in written and "Ottilie" not in written and "Quasimodo-31" not in written
+
+
+def test_an_empty_salt_is_replaced_not_used(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    salt = path.with_name(path.name + ".salt")
+    salt.write_text("", encoding="ascii")
+    journal = Journal(path)
+    assert len(bytes.fromhex(salt.read_text(encoding="ascii"))) == 16 and salt.stat().st_mode & 0o777 == 0o600
+    assert journal.pseudonym(5) != hashlib.sha256(b"5").hexdigest()[:32]  # an unsalted hash of an id is no pseudonym
+    assert Journal(path).pseudonym(5) == journal.pseudonym(5)  # and it is kept
+    assert sorted(p.name for p in tmp_path.iterdir() if "salt" in p.name) == ["journal.sqlite3.salt"]

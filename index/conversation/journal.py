@@ -188,7 +188,8 @@ class Journal:
     def forget(self, asker: int | str) -> int:
         """Delete everything one person asked or pressed (their right to be forgotten), from the disk too: the
         rows are overwritten (secure_delete), the write-ahead log copied back and emptied, the file compacted.
-        Raises sqlite3.OperationalError when another process keeps the log busy and the scrub cannot finish."""
+        JournalError when another process keeps the deleted rows in the write-ahead log (the rows are gone from
+        the database all the same); sqlite3.OperationalError when it holds the log locked."""
         who = self.pseudonym(asker)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -251,16 +252,32 @@ def _statements(script: str) -> list[str]:
 
 
 def _salt(path: Path) -> bytes:
-    """The installation's random salt, made once (readable by its owner only)."""
+    """The installation's random salt, made once (readable by its owner only); an empty or unreadable one is
+    replaced. Two processes making it at once agree on one: the second reads the first's."""
     try:
         salt = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        salt, missing = b"", True
     except (OSError, ValueError):
-        salt = secrets.token_bytes(16)
-        path.unlink(missing_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)  # never readable by others
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            file.write(salt.hex())
-    _private(path, create=False)
+        salt, missing = b"", False
+    else:
+        missing = False
+    if len(salt) >= 16:
+        _private(path, create=False)
+        return salt
+    salt = secrets.token_bytes(16)
+    made = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
+    with os.fdopen(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE), "w", encoding="ascii") as file:
+        file.write(salt.hex())  # never readable by others, not even for a moment
+    try:
+        if missing:
+            os.link(made, path)  # fails if another process made one meanwhile
+        else:
+            os.replace(made, path)
+    except FileExistsError:
+        return _salt(path)
+    finally:
+        made.unlink(missing_ok=True)
     return salt
 
 
