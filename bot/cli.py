@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 from bot.errors import exit_code, explain
 from bot.format import SEPARATOR, answer_json, answer_text, sources_text, terminal_safe
 from bot.logs import setup_logging
 from bot.settings import LogSettings, TelegramSettings
 from index import service
-from index.conversation.journal import Journal
+from index.conversation import journal
 from index.core.errors import BadQuestionError, EventBotError, Fix
 from index.core.settings import Settings, load, load_settings
 from index.models.embedder import load_embedder
@@ -50,42 +52,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A terminal or pipe that cannot show every character gets a replacement mark, not a crash.
         if stream is not None and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # With --json, standard output stays JSON whatever happens: a failure is {"error": "..."} there too.
+    _Parser.json_errors = "--json" in argv[: argv.index("--") if "--" in argv else len(argv)]
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    as_json = bool(getattr(args, "json", False))
     try:
         config = Config.load()
     except EventBotError as exc:
-        print(f"eventbot: {explain(exc)}", file=sys.stderr)
-        return exit_code(exc)
+        return _fail(explain(exc), exit_code(exc), as_json)
     setup_logging(config.log, config.telegram.secrets())
     try:
         return int(args.handler(config, args))
     except BadQuestionError as exc:
-        print(f"eventbot: {explain(exc)}\n{USAGE}", file=sys.stderr)
-        return exit_code(exc)
+        return _fail(explain(exc), exit_code(exc), as_json, USAGE)
     except EventBotError as exc:
         log.debug("%s", exc, exc_info=True)
-        print(f"eventbot: {explain(exc)}", file=sys.stderr)
-        return exit_code(exc)
+        return _fail(explain(exc), exit_code(exc), as_json)
     except KeyboardInterrupt:
-        print("eventbot: interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", 130, as_json)
     except BrokenPipeError:
         return 0
     except Exception:
         log.exception("unexpected error")
         where = f"details in {config.log.log_file}" if config.log.log_file else "set LOG_FILE for details"
-        print(f"eventbot: unexpected error ({where})", file=sys.stderr)
-        return 1
+        return _fail(f"unexpected error ({where})", 1, as_json)
+
+
+def _fail(problem: str, code: int, as_json: bool, usage: str | None = None) -> int:
+    """Say what went wrong on standard error (and as {"error": ...} on standard output with --json); the exit code."""
+    print(f"eventbot: {problem}" + (f"\n{usage}" if usage else ""), file=sys.stderr)
+    if as_json:
+        _print_error(problem)
+    return code
+
+
+def _print_error(problem: str) -> None:
+    with contextlib.suppress(BrokenPipeError):
+        print(json.dumps({"error": problem}, ensure_ascii=False), flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but with --json a usage error is also one JSON object on standard output."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            _print_error(f"{self.prog}: {message}")
+        super().error(message)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="eventbot", description="Answers questions about news articles with quoted, cited sentences."
-    )
+    parser = _Parser(prog="eventbot", description="Answers questions about news articles with quoted, cited sentences.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser.set_defaults(command=None)
 
@@ -217,7 +240,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     since = float(args.since)
     if not settings.journal_path.is_file():
         raise EventBotError(f"no question log yet at {settings.journal_path}: the bot records questions as it answers them")
-    report = _journal(settings).report(since)
+    report = _with_journal(settings, lambda opened: opened.report(since))
     if args.json:
         print(
             json.dumps(
@@ -236,32 +259,50 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# `--since` goes back at most this many days (the longest QUESTION_LOG_DAYS).
+MAX_SINCE_DAYS = 3650
+
+
 def _since(value: str) -> float:
-    """`--since`: a number of days back, or a date YYYY-MM-DD; the moment as a timestamp."""
+    """`--since`: a number of days back (0 to MAX_SINCE_DAYS), or a date YYYY-MM-DD; the moment as a timestamp."""
+    import math
     import time
 
     try:
-        return time.time() - float(value) * 86_400.0
+        days = float(value)
     except ValueError:
         try:
             return time.mktime(time.strptime(value, "%Y-%m-%d"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise argparse.ArgumentTypeError(f"{value!r}: give a number of days or a date YYYY-MM-DD") from None
+    if not (math.isfinite(days) and 0 <= days <= MAX_SINCE_DAYS):
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of days from 0 to {MAX_SINCE_DAYS}, or a date YYYY-MM-DD")
+    return time.time() - days * 86_400.0
 
 
-def _journal(settings: Settings) -> Journal:
-    """The question log for the command line; a damaged file is one line, not a traceback."""
+T = TypeVar("T")
+# The command line may wait this long for a running bot to let go of the question log (a bot's answer never waits).
+CLI_BUSY_SECONDS = 10.0
+
+
+def _with_journal(settings: Settings, use: Callable[[journal.Journal], T]) -> T:
+    """Open the question log, use it, close it; a damaged or unusable file is one line, not a traceback."""
     import sqlite3
 
+    path = settings.journal_path
+    opened = journal.open_journal(path, retention_days=settings.question_log_days, busy_seconds=CLI_BUSY_SECONDS)
     try:
-        return Journal(settings.journal_path, retention_days=settings.question_log_days)
-    except (sqlite3.Error, OSError) as exc:
-        raise EventBotError(f"cannot read the question log {settings.journal_path} ({exc})") from None
+        return use(opened)
+    except sqlite3.Error as exc:
+        raise journal.problem(path, exc) from None
+    finally:
+        opened.close()
 
 
 def cmd_forget(config: Config, args: argparse.Namespace) -> int:
-    """A reader's right to be forgotten: their questions and feedback deleted from the question log."""
-    removed = _journal(config.engine).forget(args.user_id) if config.engine.journal_path.is_file() else 0
+    """A reader's right to be forgotten: their questions and feedback deleted from the question log, and from the disk."""
+    settings = config.engine
+    removed = _with_journal(settings, lambda opened: opened.forget(args.user_id)) if settings.journal_path.is_file() else 0
     print(f"Deleted {removed} question{'s' if removed != 1 else ''} of that user (and their feedback).")
     return 0
 

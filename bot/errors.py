@@ -11,6 +11,7 @@ _CLI_FIX = {
     Fix.ADD_ARTICLES: "add articles (.txt, .md or .html) to it, or `eventbot add URL`",
     Fix.SETTING: "",  # the problem already names the setting and the value it wants
     Fix.ASK_AGAIN: "",
+    Fix.JOURNAL_ASIDE: "move the file aside; the bot starts a new log when it next starts",
 }
 
 

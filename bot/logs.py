@@ -9,6 +9,24 @@ from bot.settings import LogSettings
 
 # Libraries that are chatty at INFO; httpx also logs request URLs, and Bot API URLs contain the token.
 QUIET = ("httpx", "httpcore", "sentence_transformers", "transformers", "urllib3", "filelock", "apscheduler")
+# Libraries whose DEBUG and INFO records carry whole updates and requests: readers' ids, names and questions.
+# Whatever LOG_LEVEL says, only their warnings are logged (the level is set, and `NoPayloads` drops the rest).
+PAYLOADS = ("telegram", "httpx", "httpcore", "apscheduler", "tenacity")
+
+
+class NoPayloads(logging.Filter):
+    """Readers' data never reaches a log through the libraries in PAYLOADS: their records below WARNING are
+    dropped, and the arguments of the rest withheld (python-telegram-bot logs "Received data was %r", the raw
+    update, when one cannot be parsed). The message and the traceback stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not any(record.name == name or record.name.startswith(name + ".") for name in PAYLOADS):
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        if record.args:
+            record.msg, record.args = f"{record.msg} [arguments withheld: they may hold readers' data]", None
+        return True
 
 
 class Redact(logging.Filter):
@@ -73,6 +91,7 @@ def setup_logging(settings: LogSettings, secrets: list[str]) -> None:
     terminal.setLevel(settings.log_level)
     terminal.setFormatter(_NoTraceback("%(levelname)s %(name)s: %(message)s"))
     redact = Redact(secrets)
+    terminal.addFilter(NoPayloads())
     terminal.addFilter(redact)
     root.addHandler(terminal)
     if settings.log_file is not None:
@@ -87,7 +106,8 @@ def setup_logging(settings: LogSettings, secrets: list[str]) -> None:
         else:
             handler.setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            handler.addFilter(NoPayloads())
             handler.addFilter(redact)
             root.addHandler(handler)
-    for name in QUIET:
+    for name in QUIET + PAYLOADS:
         logging.getLogger(name).setLevel(logging.WARNING)

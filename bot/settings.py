@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, StrictInt, field_validator
 from pydantic_settings import BaseSettings, NoDecode
 
 from index.core.settings import ENV
@@ -49,8 +49,9 @@ class TelegramSettings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
-    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
-    allowed_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Telegram ids are whole numbers: `true` or "5" in a JSON list is refused, not read as 1 or 5.
+    admin_user_ids: Annotated[frozenset[StrictInt], NoDecode] = frozenset()
+    allowed_chat_ids: Annotated[frozenset[StrictInt], NoDecode] = frozenset()
     rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
 
     def file_base_url(self) -> str:
@@ -66,11 +67,17 @@ class TelegramSettings(BaseSettings):
     @classmethod
     def _id_list(cls, value: object) -> object:
         # Operators write "1, 2, 3" in .env; JSON lists still work.
-        if isinstance(value, int):
+        if isinstance(value, int) and not isinstance(value, bool):
             return {value}
         if isinstance(value, str):
             if value.strip().startswith("["):
-                return set(json.loads(value))
+                try:
+                    ids = json.loads(value)  # a JSONDecodeError is a ValueError: one line naming the setting
+                except RecursionError:
+                    raise ValueError("is nested too deeply") from None
+                if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+                    raise ValueError("must be whole numbers (Telegram ids), like 1, 2, 3 or [1, 2, 3]")
+                return set(ids)
             return {int(part) for part in value.replace(",", " ").split()}
         return value
 

@@ -57,8 +57,9 @@ from bot.settings import TelegramSettings
 from index.content.fetch import UNSAFE_CATEGORIES, safe_name, save_article
 from index.content.loader import MAX_FILE_BYTES, SUFFIXES
 from index.conversation.followup import Conversations
-from index.conversation.journal import Journal
-from index.core.errors import BadQuestionError, EventBotError, Fix
+from index.conversation.journal import Journal, open_journal
+from index.conversation.journal import problem as journal_problem
+from index.core.errors import BadQuestionError, EventBotError, Fix, JournalError
 from index.core.language import ENGLISH
 from index.core.records import DocumentInfo
 from index.service import QAService
@@ -78,6 +79,8 @@ COMMANDS = [
 # The bot's own words, in English and Korean, are in bot/messages.py.
 # "More" under an answer sends this many further sentences.
 MORE = 3
+# An answer waits at most this long (seconds) for the question log; a slower write goes on without holding it up.
+RECORD_WAIT = 0.5
 EXAMPLE = say("example", ENGLISH)
 
 
@@ -151,7 +154,14 @@ class TelegramFrontEnd:
         self.conversations = Conversations(service.settings.followup_seconds)
         engine = service.settings
         # The question log, and with it the buttons under answers (their state lives there, not in memory).
-        self.journal = _open_journal(engine.journal_path, engine.question_log_days) if engine.question_log else None
+        self.journal: Journal | None = None
+        self.journal_problem: EventBotError | None = None  # why the log is not kept though QUESTION_LOG is on
+        if engine.question_log:
+            try:
+                self.journal = open_journal(engine.journal_path, retention_days=engine.question_log_days)
+            except JournalError as exc:  # answering matters more than recording: go on without the log
+                log.warning("%s; answering without it", exc.problem, exc_info=True)
+                self.journal_problem = exc
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -451,9 +461,13 @@ class TelegramFrontEnd:
             record = functools.partial(
                 self.journal.record, answer, chat=message.chat_id, asker=asker, shown=len(answer.presented)
             )
+            # The log is a help to editors: when it is slow or locked, the reader gets the answer without buttons.
+            writing = asyncio.ensure_future(asyncio.to_thread(record))
             try:
-                question_id = await asyncio.to_thread(record)
-            except sqlite3.Error:  # the log is a help to editors: a reader still gets the answer, without buttons
+                question_id = await asyncio.wait_for(asyncio.shield(writing), RECORD_WAIT)
+            except TimeoutError:
+                writing.add_done_callback(functools.partial(_recorded_late, self.journal.path))
+            except sqlite3.Error:
                 log.warning("could not record a question in %s", self.journal.path, exc_info=True)
             else:
                 markup = _buttons(question_id, language) if answer.presented else None
@@ -530,10 +544,19 @@ class TelegramFrontEnd:
         if not self._is_admin(update):
             await self._reply(update, escape(say("not_admin", language)))
             return
+        if self.journal_problem is not None:  # damaged or unusable, which is not the same as off
+            await self._reply(update, escape(explain(self.journal_problem)))
+            return
         if self.journal is None:
             await self._reply(update, escape(say("log_off", language)))
             return
-        report = await asyncio.to_thread(self.journal.report, time.time() - 7 * 86_400.0, 5)
+        try:
+            report = await asyncio.to_thread(self.journal.report, time.time() - 7 * 86_400.0, 5)
+        except sqlite3.Error as exc:  # damaged after it opened, or held by another process
+            failure = journal_problem(self.journal.path, exc)
+            log.warning("%s", failure.problem, exc_info=True)
+            await self._reply(update, escape(explain(failure)))
+            return
         await self._reply(update, *pack_messages([escape(line) for line in report_text(report).splitlines()], separator="\n"))
 
     async def _reply(self, update: Update, *texts: str) -> None:
@@ -619,13 +642,11 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut | RetryAfter)
 
 
-def _open_journal(path: Path, days: float) -> Journal | None:
-    """The question log, or None (logged) when it cannot be opened: answering matters more than recording."""
-    try:
-        return Journal(path, retention_days=days)
-    except (sqlite3.Error, OSError):
-        log.warning("the question log %s cannot be used; answering without it", path, exc_info=True)
-        return None
+def _recorded_late(path: Path, writing: asyncio.Future[int]) -> None:
+    """A record that outlasted RECORD_WAIT: its answer went out without buttons; say if it was lost."""
+    error = None if writing.cancelled() else writing.exception()
+    if error is not None:
+        log.warning("could not record a question in %s", path, exc_info=error)
 
 
 # Callback data as `_buttons` writes it: strictly ASCII digits, few enough for an SQLite integer.

@@ -212,3 +212,74 @@ def test_eval_reports_calibration_and_draws_the_reliability_diagram(
     assert all(b["low"] <= b["mean_confidence"] <= b["high"] and 0 <= b["share_correct"] <= 1 for b in buckets)
     assert [b["low"] for b in buckets] == sorted(b["low"] for b in buckets)
     assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("since", ["nan", "inf", "-inf", "1e308", "-5", "garbage", "NaN", "2025-13-45", "99999"])
+def test_report_since_must_be_days_or_a_date(env: Settings, capsys: pytest.CaptureFixture[str], since: str) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", "--since", since])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert "usage: eventbot report" in err and "--since" in err
+    assert "unexpected error" not in err and "Traceback" not in err
+
+
+def test_report_since_days_and_dates_still_work(env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    from index.conversation.journal import Journal
+    from index.core.records import Answer
+
+    journal = Journal(env.journal_path)
+    journal.record(Answer("What is the capital of France?", False, ()), chat=1, asker=2, shown=0)
+    journal.close()
+    for since in ("0", "30", "3650", "2020-01-01"):
+        assert main(["report", "--json", "--since", since]) == 0
+        assert json.loads(capsys.readouterr().out)["questions"] == (0 if since == "0" else 1)
+
+
+def _json_lines(out: str) -> list[dict[str, object]]:
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows, "nothing on standard output"
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "code"),
+    [
+        (["ask", "--json", ""], None, 2),  # empty question
+        (["ask", "--json", "   "], None, 2),
+        (["ask", "--json"], "\n \n", 2),  # nothing on standard input
+        (["ask", "--json", "--top-k", "0", "hello"], None, 2),  # a usage error argparse finds
+        (["ask", "--json", "--top-k", "many", "hello"], None, 2),
+    ],
+)
+def test_ask_json_prints_json_on_usage_errors(
+    env: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    stdin: str | None,
+    code: int,
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+    try:
+        got = main(argv)
+    except SystemExit as stopped:
+        got = int(stopped.code or 0)
+    out, err = capsys.readouterr()
+    assert got == code
+    (row,) = _json_lines(out)
+    assert isinstance(row["error"], str) and row["error"] and "Traceback" not in err
+
+
+def test_ask_json_prints_json_when_the_index_cannot_be_made_or_a_setting_is_wrong(
+    env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEEDS_DIR", str(tmp_path / "no-such-folder"))  # no index, and nothing to build it from
+    assert main(["ask", "--json", "Where was K-Defense Day held?"]) == 1
+    out, err = capsys.readouterr()
+    (row,) = _json_lines(out)
+    assert "no-such-folder" in str(row["error"]) and err.count("\n") == 1
+    monkeypatch.setenv("TOP_K", "abc")
+    assert main(["ask", "--json", "Where was K-Defense Day held?"]) == 1
+    (row,) = _json_lines(capsys.readouterr().out)
+    assert str(row["error"]).startswith("invalid setting TOP_K")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import sqlite3
@@ -201,3 +202,211 @@ def test_the_report_groups_near_duplicates_among_many_distinct_questions() -> No
     many = [f"question {n}" for n in range(5000)] + ["Who won the match?", "who won the match", "Who won the match ?"]
     grouped = journal._grouped(many)
     assert grouped[0] == ("Who won the match?", 3) and len(grouped) == 5001
+
+
+def _files(path: Path) -> list[Path]:
+    """The database and every file SQLite or the journal keeps beside it."""
+    return [p for p in (path, *(path.with_name(path.name + end) for end in ("-wal", "-shm", ".salt"))) if p.exists()]
+
+
+def test_forget_leaves_no_forgotten_question_readable_on_the_disk(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    secret = "Zyxwvut-forget-me-7391 what did the minister say?"
+    for n in range(50):  # others' questions around it, so that the page holding it is not simply dropped
+        journal.record(Answer(f"question number {n} about the parade", False, ()), chat=1, asker=2, shown=0)
+    journal.record(Answer(secret, False, ()), chat=3, asker=4, shown=0)
+    journal.record(Answer("a later question", False, ()), chat=1, asker=2, shown=0)
+    assert any(secret.encode() in p.read_bytes() for p in _files(path))  # the test can see it before
+    assert journal.forget(4) == 1
+    for file in _files(path):
+        assert secret.encode() not in file.read_bytes(), file.name
+    assert journal.report().questions == 51  # the others' are kept
+    journal.close()
+    for file in _files(path):
+        assert secret.encode() not in file.read_bytes(), file.name
+
+
+def test_forget_on_the_command_line_scrubs_the_files_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("INDEX_DIR", str(tmp_path / "data" / "index"))
+    path = tmp_path / "data" / "journal.sqlite3"
+    running = Journal(path)  # as a running bot holds it open
+    running.record(Answer("Qwerty-secret-0042 who won?", False, ()), chat=9, asker=9, shown=0)
+    running.record(Answer("someone else's question", False, ()), chat=8, asker=8, shown=0)
+    assert main(["forget", "9"]) == 0 and "Deleted 1 question " in capsys.readouterr().out
+    assert all(b"Qwerty-secret-0042" not in file.read_bytes() for file in _files(path))
+    assert running.record(Answer("a question after", False, ()), chat=8, asker=8, shown=0) > 0  # the bot goes on
+    assert running.report().questions == 2
+    running.close()
+
+
+def test_the_question_log_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    journal.record(Answer("question", False, ()), chat=1, asker=2, shown=0)
+    files = _files(path)
+    assert {p.name[len(path.name) :] for p in files} == {"", "-wal", "-shm", ".salt"}
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in files} == {p.name: "0o600" for p in files}
+    journal.close()
+    # A log written world-readable (by an older version) is made private when it is opened.
+    for file in _files(path):
+        file.chmod(0o644)
+    Journal(path).close()
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in _files(path))
+
+
+def test_a_locked_question_log_loses_the_record_not_the_time(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError):
+            journal.record(Answer("question", False, ()), chat=1, asker=2, shown=0)
+        assert time.monotonic() - started < 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert journal.record(Answer("question", False, ()), chat=1, asker=2, shown=0) > 0  # and works once free
+
+
+def test_a_telegram_answer_does_not_wait_for_a_locked_question_log(tmp_path: Path) -> None:
+    bot = prepare_bot(tmp_path / "home", QUESTION_LOG="true")
+    bot.start()
+    try:
+        (first,) = answers_to(bot, 801, bot.ask(801, "Where was K-Defense Day held?"))
+        assert "reply_markup" in first  # the log works: buttons under the answer
+        holder = sqlite3.connect(bot.home / "journal.sqlite3", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            started = time.monotonic()
+            (reply,) = answers_to(bot, 802, bot.ask(802, "Where was K-Defense Day held?"), timeout=30)
+            waited = time.monotonic() - started
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert "<blockquote>" in reply["text"] and waited < 5
+    finally:
+        bot.stop()
+    assert bot.double.wait_for(lambda: "could not record a question" in bot.log_file.read_text(), timeout=5)
+
+
+def _damage(path: Path) -> None:
+    path.write_bytes(b"this is not a database\x00\xff" * 400)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "pages"])
+def test_a_damaged_question_log_is_reported_as_damaged_not_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    monkeypatch.setenv("INDEX_DIR", str(tmp_path / "data" / "index"))
+    path = tmp_path / "data" / "journal.sqlite3"
+    path.parent.mkdir()
+    if damage == "garbage":
+        _damage(path)
+    else:  # a sound header, garbage where the rows are
+        journal = Journal(path)
+        for n in range(300):
+            journal.record(Answer(f"question {n} " * 20, False, ()), chat=1, asker=2, shown=0)
+        journal.close()
+        with path.open("r+b") as file:
+            file.seek(4096)
+            file.write(b"\xde\xad" * 40_000)
+    for argv in (["report"], ["report", "--json"], ["forget", "5"]):
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        assert err.startswith(f"eventbot: the question log at {path} is damaged: "), err
+        assert err.count("\n") == 1 and "off" not in err and "Traceback" not in err
+        assert argv[-1] != "--json" or json.loads(out)["error"].startswith("the question log at")
+
+
+def test_a_damaged_question_log_is_reported_as_damaged_on_telegram(tmp_path: Path) -> None:
+    admin = 778
+    bot = prepare_bot(tmp_path / "home", ADMIN_USER_IDS=str(admin), QUESTION_LOG="true")
+    _damage(bot.home / "journal.sqlite3")
+    bot.start()
+    try:
+        (answer,) = answers_to(bot, 705, bot.ask(705, "Where was K-Defense Day held?"))
+        assert "<blockquote>" in answer["text"]  # answering goes on without the log
+        (report,) = answers_to(bot, admin, bot.ask(admin, "/report"))
+        assert "is damaged" in report["text"] and str(bot.home / "journal.sqlite3") in report["text"]
+        assert "QUESTION_LOG=false" not in report["text"]
+    finally:
+        bot.stop()
+
+
+def test_the_report_is_linear_in_the_questions_it_covers(tmp_path: Path) -> None:
+    """16,000 distinct unanswered questions: a quadratic grouping would compare 128 million pairs."""
+    import random
+
+    rng = random.Random(3)
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    words = [f"w{n}" for n in range(4000)]
+    questions = [f"What did {' '.join(rng.sample(words, 4))} say about item{n}?" for n in range(16_000)]
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO questions (at, chat, asker, question, outcome, shown) VALUES (?, 'c', 'a', ?, 'declined', 0)",
+            [(time.time(), q) for q in questions],
+        )
+    started = time.monotonic()
+    report = journal.report(top=20_000)
+    assert time.monotonic() - started < 20
+    assert report.questions == 16_000 and len(report.unanswered) == 16_000
+
+
+def test_at_debug_level_the_log_holds_no_reader_id_name_or_question(tmp_path: Path) -> None:
+    """Readers' ids, names and questions stay out of the log file at any level (python-telegram-bot and httpx
+    log whole updates at DEBUG)."""
+    admin, reader = 9_170_111, 9_260_222
+    bot = prepare_bot(tmp_path / "home", ADMIN_USER_IDS=str(admin), QUESTION_LOG="true", LOG_LEVEL="DEBUG")
+    question = "Where was K-Defense Day held, asked Quixotic-Reader-5521?"
+    bot.start()
+    try:
+        (reply,) = answers_to(bot, reader, bot.ask(reader, question))
+        down = reply["reply_markup"]["inline_keyboard"][0][1]["callback_data"]
+        bot.double.push(callback_update(reader, "cb9", down))
+        assert bot.double.wait_for(lambda: bot.double.sent("answerCallbackQuery", callback_query_id="cb9"))
+        answers_to(bot, reader, bot.ask(reader, "What is the capital of Zanzibarland-8812?"))
+        (report,) = answers_to(bot, admin, bot.ask(admin, "/report"))
+        assert "Zanzibarland-8812" in report["text"]  # the log recorded it: the editors see it, the log file does not
+    finally:
+        bot.stop()
+    written = bot.log_file.read_text(encoding="utf-8")
+    assert "DEBUG" in written or "INFO" in written  # the file was written at a verbose level
+    for personal in (str(reader), f"User{reader}", str(admin), f"User{admin}", "Quixotic-Reader-5521", "Zanzibarland-8812"):
+        assert personal not in written, personal
+
+
+def test_library_records_with_readers_data_are_dropped_or_withheld(tmp_path: Path) -> None:
+    import logging
+
+    from bot.logs import setup_logging
+    from bot.settings import LogSettings
+
+    log_file = tmp_path / "eventbot.log"
+    setup_logging(LogSettings(log_level="DEBUG", log_file=log_file), [])
+    update = {"from": {"id": 4455667, "first_name": "Ottilie"}, "text": "Where is Quasimodo-31?"}
+    logging.getLogger("telegram.ext.Updater").debug("Getting updates: %s", update)
+    logging.getLogger("httpx").info("HTTP Request: POST %s", update)
+    logging.getLogger("telegram.ext.ExtBot").critical("Error while parsing updates! Received data was %r", update)
+    logging.getLogger("index.store").debug("our own debug line")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    written = log_file.read_text(encoding="utf-8")
+    assert "our own debug line" in written and "Error while parsing updates" in written
+    assert "4455667" not in written and "Ottilie" not in written and "Quasimodo-31" not in written
+
+
+def test_an_empty_salt_is_replaced_not_used(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    salt = path.with_name(path.name + ".salt")
+    salt.write_text("", encoding="ascii")
+    journal = Journal(path)
+    assert len(bytes.fromhex(salt.read_text(encoding="ascii"))) == 16 and salt.stat().st_mode & 0o777 == 0o600
+    assert journal.pseudonym(5) != hashlib.sha256(b"5").hexdigest()[:32]  # an unsalted hash of an id is no pseudonym
+    assert Journal(path).pseudonym(5) == journal.pseudonym(5)  # and it is kept
+    assert sorted(p.name for p in tmp_path.iterdir() if "salt" in p.name) == ["journal.sqlite3.salt"]

@@ -8,12 +8,19 @@ stored, rows older than the retention period are deleted, and QUESTION_LOG=false
 The schema is versioned (`meta.schema_version`) and migrated forward when an older database is opened. Writes
 are single transactions in WAL mode, so a process killed mid-write (SIGTERM, SIGKILL) leaves the last committed
 state; front ends call it from a worker thread, never on the event loop.
+
+The files (database, -wal, -shm, salt) are readable by their owner only. Deleted rows are overwritten
+(`secure_delete`), and `forget` also empties the write-ahead log, so a forgotten question is gone from the disk.
+Another process holding the database locked costs a write at most `BUSY_SECONDS`: the write fails
+(sqlite3.OperationalError) and the caller answers without it, rather than wait.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import os
 import re
 import secrets
 import sqlite3
@@ -23,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.core.errors import JournalDamagedError, JournalError
 from index.core.records import Answer
 
 SCHEMA_VERSION = 2
@@ -62,6 +70,10 @@ _MIGRATIONS = {
 DAY = 86_400.0
 # Old questions are deleted when the log is opened and then at most this often (seconds), as questions arrive.
 PURGE_EVERY = 3_600.0
+# How long a write waits for another process's lock before giving up (the answer does not wait for the log).
+BUSY_SECONDS = 0.25
+# What the files may be: readable and writable by their owner only.
+PRIVATE = 0o600
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +99,27 @@ class Report:
 class Journal:
     """The question log in one SQLite file; safe to share between threads."""
 
-    def __init__(self, path: Path, *, retention_days: float = 90.0) -> None:
+    def __init__(self, path: Path, *, retention_days: float = 90.0, busy_seconds: float = BUSY_SECONDS) -> None:
         self.path = path
         self.retention = retention_days * DAY
         path.parent.mkdir(parents=True, exist_ok=True)
         self._salt = _salt(path.with_name(path.name + ".salt"))
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        _private(path)  # SQLite gives the -wal and -shm files the database file's mode
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_seconds)
+        try:
+            self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+            for companion in ("-wal", "-shm"):
+                _private(path.with_name(path.name + companion), create=False)
+        except BaseException:
+            self._db.close()
+            raise
         self._purged = 0.0
-        self.purge()
+        self._purge_when_due()
 
     def close(self) -> None:
         with self._lock:
@@ -137,8 +157,7 @@ class Journal:
                first.confidence) if first is not None else (None, None, None, None, None)),
             shown,
         )  # fmt: skip
-        if time.time() - self._purged > PURGE_EVERY:
-            self.purge()
+        self._purge_when_due()
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO questions (at, chat, asker, question, outcome, doc_id, title, paragraph, sentence,"
@@ -195,16 +214,44 @@ class Journal:
     def purge(self, now: float | None = None) -> int:
         """Delete what is older than the retention period; returns how many questions went."""
         cutoff = (now or time.time()) - self.retention
-        self._purged = time.time()
         with self._lock:
-            return self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+            removed = self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+        self._purged = time.time()
+        return removed
+
+    def _purge_when_due(self) -> None:
+        if time.time() - self._purged > PURGE_EVERY:
+            with contextlib.suppress(sqlite3.OperationalError):  # the log is busy: the next question tries again
+                self.purge()
 
     def forget(self, asker: int | str) -> int:
-        """Delete everything one person asked or pressed (their right to be forgotten)."""
+        """Delete everything one person asked or pressed (their right to be forgotten), from the disk too: the
+        rows are overwritten (secure_delete), the write-ahead log copied back and emptied, the file compacted.
+        JournalError when another process keeps the deleted rows in the write-ahead log (the rows are gone from
+        the database all the same); sqlite3.OperationalError when it holds the log locked."""
         who = self.pseudonym(asker)
         with self._lock:
-            self._db.execute("DELETE FROM feedback WHERE asker = ?", (who,))
-            return self._db.execute("DELETE FROM questions WHERE asker = ?", (who,)).rowcount
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM feedback WHERE asker = ?", (who,))
+                removed = self._db.execute("DELETE FROM questions WHERE asker = ?", (who,)).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._scrub()
+            return removed
+
+    def _scrub(self) -> None:
+        """Leave no deleted row readable on the disk: compact the file (which also clears free pages left by
+        deletes before secure_delete was on) and empty the write-ahead log."""
+        self._db.execute("VACUUM")
+        busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy is not None and busy[0]:
+            raise JournalError(
+                f"the questions were deleted from {self.path}, but another process is reading it, so they may"
+                " linger on the disk: run forget again when the bot is idle"
+            )
 
     def report(self, since: float = 0.0, top: int = 10) -> Report:
         with self._lock:
@@ -221,19 +268,67 @@ class Journal:
         return report
 
 
+def open_journal(path: Path, *, retention_days: float = 90.0, busy_seconds: float = BUSY_SECONDS) -> Journal:
+    """The question log at `path`; JournalDamagedError when the file is not a sound database, JournalError when
+    it cannot be opened (permissions, a newer schema, another process holding it)."""
+    try:
+        return Journal(path, retention_days=retention_days, busy_seconds=busy_seconds)
+    except (sqlite3.Error, OSError) as exc:
+        raise problem(path, exc) from None
+
+
+def problem(path: Path, exc: sqlite3.Error | OSError) -> JournalError:
+    """The one-line error for a failure of the question log at `path`: damaged, or unusable."""
+    if isinstance(exc, OSError):
+        return JournalError(f"the question log at {path} cannot be used: {exc.strerror or type(exc).__name__}")
+    if getattr(exc, "sqlite_errorname", None) in {"SQLITE_NOTADB", "SQLITE_CORRUPT"}:
+        return JournalDamagedError(f"the question log at {path} is damaged: {exc}")
+    return JournalError(f"the question log at {path} cannot be used: {exc}")
+
+
 def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";") if part.strip()]
 
 
 def _salt(path: Path) -> bytes:
-    """The installation's random salt, made once (readable by its owner only)."""
+    """The installation's random salt, made once (readable by its owner only); an empty or unreadable one is
+    replaced. Two processes making it at once agree on one: the second reads the first's."""
     try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        salt = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        salt, missing = b"", True
     except (OSError, ValueError):
-        salt = secrets.token_bytes(16)
-        path.write_text(salt.hex(), encoding="ascii")
-        path.chmod(0o600)
+        salt, missing = b"", False
+    else:
+        missing = False
+    if len(salt) >= 16:
+        _private(path, create=False)
         return salt
+    salt = secrets.token_bytes(16)
+    made = path.with_name(f"{path.name}.{secrets.token_hex(4)}.new")
+    with os.fdopen(os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE), "w", encoding="ascii") as file:
+        file.write(salt.hex())  # never readable by others, not even for a moment
+    try:
+        if missing:
+            os.link(made, path)  # fails if another process made one meanwhile
+        else:
+            os.replace(made, path)
+    except FileExistsError:
+        return _salt(path)
+    finally:
+        made.unlink(missing_ok=True)
+    return salt
+
+
+def _private(path: Path, *, create: bool = True) -> None:
+    """Make `path` (created empty when missing and `create`) readable and writable by its owner only."""
+    if create:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE))
+    try:
+        if path.stat().st_mode & 0o777 != PRIVATE:
+            path.chmod(PRIVATE)  # a log written by an older version, world-readable
+    except FileNotFoundError:
+        pass
 
 
 _TOKEN = re.compile(r"\w+")

