@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,10 @@ COMMANDS = [
 # The bot's own words, in English and Korean, are in bot/messages.py.
 # "More" under an answer sends this many further sentences.
 MORE = 3
+# /add fetches and indexes on its own threads, never the ones answers use: at most ADD_WORKERS at once, at most
+# ADD_WAITING more waiting; beyond that the admin is asked to try again.
+ADD_WORKERS = 2
+ADD_WAITING = 4
 EXAMPLE = say("example", ENGLISH)
 
 
@@ -150,6 +155,8 @@ class TelegramFrontEnd:
         engine = service.settings
         # The question log, and with it the buttons under answers (their state lives there, not in memory).
         self.journal = _open_journal(engine.journal_path, engine.question_log_days) if engine.question_log else None
+        self._add_pool = ThreadPoolExecutor(max_workers=ADD_WORKERS, thread_name_prefix="add")
+        self._adds = 0  # /adds running or waiting (counted on the event loop)
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -223,6 +230,7 @@ class TelegramFrontEnd:
             self._watcher = Watcher(self.service, on_update).start()
 
     async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        self._add_pool.shutdown(wait=False, cancel_futures=True)  # waiting /adds are dropped, running ones end
         if self._watcher is not None:
             await asyncio.to_thread(self._watcher.stop)
 
@@ -311,14 +319,23 @@ class TelegramFrontEnd:
         if not context.args:
             await self._reply(update, escape(say("add_usage", language)))
             return
+        if self._adds >= ADD_WORKERS + ADD_WAITING:
+            await self._reply(update, escape(say("add_busy", language)))
+            return
         url = context.args[0]
+        loop = asyncio.get_running_loop()
+        settings = self.service.settings
+        self._adds += 1
         try:
-            _, info = await asyncio.to_thread(add_article, self.service.settings, url, lambda: self.service.embedder, log.info)
-            await asyncio.to_thread(self.service.reload)
+            add = functools.partial(add_article, settings, url, lambda: self.service.embedder, log.info)
+            saved, info = await loop.run_in_executor(self._add_pool, add)
+            await loop.run_in_executor(self._add_pool, self.service.reload)
         except EventBotError as exc:
             await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
             return
-        await self._reply(update, escape(_added(info, language)))
+        finally:
+            self._adds -= 1
+        await self._reply(update, escape(_added(info, language, updated=saved.updated)))
 
     async def upload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Admins only: a .txt, .md or .html document in a private chat becomes an article."""
@@ -527,8 +544,8 @@ class TelegramFrontEnd:
             await _best_effort(send(context.bot, update.effective_chat.id, apology), quiet=True)
 
 
-def _added(info: DocumentInfo, language: str) -> str:
-    return say("added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
+def _added(info: DocumentInfo, language: str, *, updated: bool = False) -> str:
+    return say("updated" if updated else "added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:

@@ -134,15 +134,20 @@ def _check_address(url: str, target: httpx.URL, rules: Rules) -> None:
         return
     host = target.host
     try:
-        found = socket.getaddrinfo(host, target.port or _DEFAULT_PORTS[target.scheme], type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        found = _addresses(host, target.port or _DEFAULT_PORTS[target.scheme])
+    except (OSError, UnicodeError):
         raise FetchError(f"{url}: cannot find the server {host}") from None
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+    for address in found:
+        ip = ipaddress.ip_address(address.split("%")[0])
         mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
         if not _public(mapped or ip):
             where = "" if str(target) == url else f" redirects to {target.host}, which"
             raise FetchError(f"{url}:{where} is a private or local address ({ip}); only public web pages can be added")
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    """Every address `host` has (a literal address is its own)."""
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
