@@ -7,6 +7,7 @@ import functools
 import gzip
 import http.server
 import json
+import os
 import shutil
 import socket
 import threading
@@ -15,6 +16,7 @@ import tracemalloc
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -27,7 +29,8 @@ from index.core.records import Answer, DocumentInfo, Hit, Sentence
 from index.core.settings import Settings
 from index.models.hashing import HashingEmbedder
 from index.service import QAService, adding
-from tests.helpers import REPO, SEED, article_folder
+from tests.botproc import answers_to, prepare_bot
+from tests.helpers import HYATT, REPO, SEED, article_folder
 from tests.telegram_double import html_problem
 
 PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
@@ -40,6 +43,7 @@ class Pages(http.server.BaseHTTPRequestHandler):
     """The stand-in for the web: an article, a redirect to it, and every way a fetch goes wrong."""
 
     editions = 0
+    trickling = 0
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         if self.path == "/article":
@@ -61,8 +65,9 @@ class Pages(http.server.BaseHTTPRequestHandler):
             self._send(200, "text/html", page.encode("euc-kr"))
         elif self.path == "/empty":
             self._send(200, "text/html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
-        elif self.path.startswith("/trickle"):  # the article, a byte at a time: each read is quick, the page is not
-            self._trickle(PAGE.read_bytes(), pause=float(self.path.partition("?")[2] or 0.25))
+        elif self.path.startswith("/trickle?"):  # the article, a byte at a time: each read is quick, the page is not
+            Pages.trickling += 1
+            self._trickle(PAGE.read_bytes(), pause=float(parse_qs(self.path.partition("?")[2])["pause"][0]))
         elif self.path == "/bomb":  # 2 kB on the wire, 100 MB of spaces once both gzip layers are undone
             self._send(200, "text/html", _bomb(), encoding="gzip, gzip")
         elif self.path == "/gzip-twice":  # the article, gzipped twice: a stack a reader must undo in order
@@ -261,7 +266,7 @@ def test_a_page_that_trickles_in_is_cut_off_at_the_deadline_for_the_whole_page(
     monkeypatch.setenv("ADD_DEADLINE_SECONDS", "1.5")
     before = sorted(p.name for p in env.seeds_dir.iterdir())
     started = time.monotonic()
-    code, _, err = _add(f"{web}/trickle?0.25", capsys)
+    code, _, err = _add(f"{web}/trickle?pause=0.25", capsys)
     assert time.monotonic() - started < 6.0
     _refused(code, err, "did not arrive within 1.5 s")
     assert sorted(p.name for p in env.seeds_dir.iterdir()) == before
@@ -281,7 +286,7 @@ def test_private_and_local_addresses_are_refused_unless_allowed(
     monkeypatch.setenv("ADD_ALLOW_PRIVATE_ADDRESSES", "false")
     before = sorted(p.name for p in env.seeds_dir.iterdir())
     code, _, err = _add(f"{web}/article", capsys)  # the stand-in web is on 127.0.0.1
-    _refused(code, err, "is a private or local address (127.0.0.1)")
+    _refused(code, err, "127.0.0.1 is a private or local address")
     for address in ("http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/", "http://[::1]:8080/", "http://0.0.0.0/"):
         code, _, err = _add(address, capsys)
         _refused(code, err, "private or local address")
@@ -327,7 +332,7 @@ def test_a_gzip_bomb_is_refused_without_being_decompressed_into_memory(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    _refused(code, err, "the page is too large")
+    _refused(code, err, "byte limit for one article")  # "the page is too large: over the 5,000,000-byte limit …"
     assert peak < 40_000_000, f"{peak:,} bytes at the peak for a page of {len(_bomb()):,} bytes"  # 100 MB unpacked
 
 
@@ -339,11 +344,13 @@ def test_the_same_address_added_again_updates_its_article(env: Settings, web: st
     code, out, _ = _add(f"{web}/edition", capsys)
     assert code == 0 and out.startswith("Added: ")
     (saved,) = env.seeds_dir.glob("2025-09-16-*.html")
+    code, out, _ = _add(f"{web}/edition", capsys)
+    assert code == 0 and out.startswith("Updated: Hanwha Ocean wins third US Navy repair deal") and str(saved) in out
+    assert list(env.seeds_dir.glob("2025-09-16-*.html")) == [saved]  # replaced, not a copy beside it
     # The same page by another spelling of its address: scheme and host in capitals, a #fragment.
     host = web.removeprefix("http://")
     code, out, _ = _add(f"HTTP://{host.upper()}/edition#comments", capsys)
-    assert code == 0 and out.startswith("Updated: Hanwha Ocean wins third US Navy repair deal") and str(saved) in out
-    assert list(env.seeds_dir.glob("2025-09-16-*.html")) == [saved]  # replaced, not a copy beside it
+    assert code == 0 and out.startswith("Updated: ") and list(env.seeds_dir.glob("2025-09-16-*.html")) == [saved]
     text = saved.read_text(encoding="utf-8")
     assert f"edition {Pages.editions}" in text and f"edition {Pages.editions - 1}" not in text
     assert not list(env.seeds_dir.glob(".*"))  # no temporary file left
@@ -369,3 +376,29 @@ def test_a_control_character_reference_in_a_page_is_not_a_refusal(
     (doc,) = load_documents(folder).documents
     assert "released in Seoul. The deal is worth" in " ".join(doc.paragraphs)
     assert not any(ch < " " for paragraph in doc.paragraphs for ch in paragraph)
+
+
+def test_slow_adds_in_telegram_never_hold_up_a_readers_question(tmp_path: Path, web: str) -> None:
+    # More slow /adds at once than Python's default thread pool has threads (cores + 4): each page takes about
+    # 12 s to arrive. A reader asking meanwhile is answered at once, and the /adds beyond the ones add may run
+    # or keep waiting are told to try again.
+    admin, reader = 4242, 5151
+    adds = (os.cpu_count() or 1) + 6
+    bot = prepare_bot(
+        tmp_path / "home", ADMIN_USER_IDS=str(admin), ADD_ALLOW_PRIVATE_ADDRESSES="true", ADD_DEADLINE_SECONDS="120"
+    )
+    bot.start()
+    try:
+        already = Pages.trickling
+        for number in range(adds):
+            bot.ask(admin, f"/add {web}/trickle?pause=0.006&copy={number}")
+        bot.double.wait_for(lambda: Pages.trickling - already >= 2, timeout=30)  # downloads are under way
+        time.sleep(0.5)
+        asked = time.monotonic()
+        (reply,) = answers_to(bot, reader, bot.ask(reader, "Where was K-Defense Day held?"), timeout=30)
+        assert time.monotonic() - asked < 5.0, "the question waited for the downloads"
+        assert HYATT in reply["text"]
+        assert bot.double.wait_for(lambda: [m for m in bot.double.sent(chat_id=admin) if "Busy adding" in m["text"]], 10)
+    finally:
+        bot.stop()
+        bot.double.stop()

@@ -105,8 +105,8 @@ def fetch_page(url: str, *, rules: Rules | None = None, timeout: float | None = 
             follow_redirects=False, timeout=timeout, headers={"User-Agent": "eventbot", "Accept-Encoding": "gzip, deflate"}
         ) as client:
             request = client.build_request("GET", url)
-            for _ in range(MAX_REDIRECTS + 1):
-                _check_address(url, request.url, rules)
+            for hop in range(MAX_REDIRECTS + 1):
+                _check_address(url, request.url, rules, redirected=hop > 0)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise FetchError(f"{url}: the page did not arrive within {rules.deadline_s:g} s (the limit for one page)")
@@ -125,7 +125,7 @@ def fetch_page(url: str, *, rules: Rules | None = None, timeout: float | None = 
     raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")
 
 
-def _check_address(url: str, target: httpx.URL, rules: Rules) -> None:
+def _check_address(url: str, target: httpx.URL, rules: Rules, *, redirected: bool) -> None:
     """Refuse a page (the one named, or one it redirects to) whose host is, or resolves to, an address that is
     not public, unless the rules allow them: every address the name has must be public."""
     if target.scheme not in _DEFAULT_PORTS:
@@ -141,8 +141,9 @@ def _check_address(url: str, target: httpx.URL, rules: Rules) -> None:
         ip = ipaddress.ip_address(address.split("%")[0])
         mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
         if not _public(mapped or ip):
-            where = "" if str(target) == url else f" redirects to {target.host}, which"
-            raise FetchError(f"{url}:{where} is a private or local address ({ip}); only public web pages can be added")
+            named = host if host == str(ip) else f"{host} ({ip})"
+            where = f"redirects to {named}, which" if redirected else named
+            raise FetchError(f"{url}: {where} is a private or local address; only public web pages can be added")
 
 
 def _addresses(host: str, port: int) -> list[str]:
