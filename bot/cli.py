@@ -224,7 +224,8 @@ def cmd_add(config: Config, args: argparse.Namespace) -> int:
     from index.service.adding import add_article
 
     saved, info = add_article(config.engine, args.url, lambda: load_embedder(config.engine), _notify)
-    print(f"Added: {info.title} ({info.date or 'undated'}, {info.sentence_count} sentences) as {saved.path}")
+    done = "Updated" if saved.updated else "Added"
+    print(f"{done}: {info.title} ({info.date or 'undated'}, {info.sentence_count} sentences) as {saved.path}")
     return 0
 
 

@@ -84,6 +84,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         ENGLISH: "Added: {title} ({date}), {count} sentences. Questions are answered from it now.",
         KOREAN: "추가했습니다: {title} ({date}), {count}문장. 이제 이 기사로도 답합니다.",
     },
+    "updated": {
+        ENGLISH: "Updated: {title} ({date}), {count} sentences. This address was added before; its article is replaced.",
+        KOREAN: "갱신했습니다: {title} ({date}), {count}문장. 전에 추가한 주소라 그 기사를 바꿨습니다.",
+    },
+    "add_busy": {
+        ENGLISH: "Busy adding other pages; send /add again in a minute.",
+        KOREAN: "다른 페이지를 추가하는 중입니다. 잠시 후 /add 를 다시 보내 주세요.",
+    },
     "not_added": {ENGLISH: "Not added: {reason}", KOREAN: "추가하지 못했습니다: {reason}"},
     "add_usage": {ENGLISH: "Usage: /add URL (a news article's web address)", KOREAN: "사용법: /add 주소 (뉴스 기사 웹 주소)"},
     "upload_type": {

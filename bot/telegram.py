@@ -17,6 +17,7 @@ import time
 import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,10 @@ COMMANDS = [
 MORE = 3
 # An answer waits at most this long (seconds) for the question log; a slower write goes on without holding it up.
 RECORD_WAIT = 0.5
+# /add fetches and indexes on its own threads, never the ones answers use: at most ADD_WORKERS at once, at most
+# ADD_WAITING more waiting; beyond that the admin is asked to try again.
+ADD_WORKERS = 2
+ADD_WAITING = 4
 EXAMPLE = say("example", ENGLISH)
 
 
@@ -162,6 +167,8 @@ class TelegramFrontEnd:
             except JournalError as exc:  # answering matters more than recording: go on without the log
                 log.warning("%s; answering without it", exc.problem, exc_info=True)
                 self.journal_problem = exc
+        self._add_pool = ThreadPoolExecutor(max_workers=ADD_WORKERS, thread_name_prefix="add")
+        self._adds = 0  # /adds running or waiting (counted on the event loop)
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -235,6 +242,7 @@ class TelegramFrontEnd:
             self._watcher = Watcher(self.service, on_update).start()
 
     async def _post_shutdown(self, app: Application) -> None:  # type: ignore[type-arg]
+        self._add_pool.shutdown(wait=False, cancel_futures=True)  # waiting /adds are dropped, running ones end
         if self._watcher is not None:
             await asyncio.to_thread(self._watcher.stop)
 
@@ -323,14 +331,23 @@ class TelegramFrontEnd:
         if not context.args:
             await self._reply(update, escape(say("add_usage", language)))
             return
+        if self._adds >= ADD_WORKERS + ADD_WAITING:
+            await self._reply(update, escape(say("add_busy", language)))
+            return
         url = context.args[0]
+        loop = asyncio.get_running_loop()
+        settings = self.service.settings
+        self._adds += 1
         try:
-            _, info = await asyncio.to_thread(add_article, self.service.settings, url, lambda: self.service.embedder, log.info)
-            await asyncio.to_thread(self.service.reload)
+            add = functools.partial(add_article, settings, url, lambda: self.service.embedder, log.info)
+            saved, info = await loop.run_in_executor(self._add_pool, add)
+            await loop.run_in_executor(self._add_pool, self.service.reload)
         except EventBotError as exc:
             await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
             return
-        await self._reply(update, escape(_added(info, language)))
+        finally:
+            self._adds -= 1
+        await self._reply(update, escape(_added(info, language, updated=saved.updated)))
 
     async def upload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Admins only: a .txt, .md or .html document in a private chat becomes an article."""
@@ -577,8 +594,8 @@ class TelegramFrontEnd:
             await _best_effort(send(context.bot, update.effective_chat.id, apology), quiet=True)
 
 
-def _added(info: DocumentInfo, language: str) -> str:
-    return say("added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
+def _added(info: DocumentInfo, language: str, *, updated: bool = False) -> str:
+    return say("updated" if updated else "added", language, title=info.title, date=info.date or "-", count=info.sentence_count)
 
 
 def _saved_as(sent_as: str, wanted: str, saved: str, language: str) -> str:

@@ -25,6 +25,8 @@ SETTING_NAMES = (
     "TELEGRAM_BOT_TOKEN",
     "LOG_FILE",
     "LOG_LEVEL",
+    "ADD_DEADLINE_SECONDS",
+    "ADD_ALLOW_PRIVATE_ADDRESSES",
 )
 
 
@@ -44,6 +46,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMBEDDING_BACKEND", "hashing")
     monkeypatch.setenv("DECLINE_THRESHOLD", HASHING_THRESHOLD)
     monkeypatch.setenv("WATCH", "false")  # tests of live updates turn it on
+    # The stand-in web is on 127.0.0.1: `add` may read it (tests of the refusal turn this off).
+    monkeypatch.setenv("ADD_ALLOW_PRIVATE_ADDRESSES", "true")
 
 
 @pytest.fixture

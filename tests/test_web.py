@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import gzip
 import http.server
 import json
+import os
 import shutil
+import socket
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -22,16 +29,21 @@ from index.core.records import Answer, DocumentInfo, Hit, Sentence
 from index.core.settings import Settings
 from index.models.hashing import HashingEmbedder
 from index.service import QAService, adding
-from tests.helpers import REPO, SEED, article_folder
+from tests.botproc import answers_to, prepare_bot
+from tests.helpers import HYATT, REPO, SEED, article_folder
 from tests.telegram_double import html_problem
 
 PAGE = REPO / "tests" / "pages" / "hanwha-navy-repair.html"
+CONTROL_PAGE = REPO / "tests" / "pages" / "control-character-entity.html"
 URL_IN_PAGE = "https://news.example.com/2025/09/16/hanwha-navy-repair"
 BOILERPLATE = ("cookies", "Subscribe", "newsletter", "Samsung", "apartment prices", "Copyright", "Politics")
 
 
 class Pages(http.server.BaseHTTPRequestHandler):
     """The stand-in for the web: an article, a redirect to it, and every way a fetch goes wrong."""
+
+    editions = 0
+    trickling = 0
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         if self.path == "/article":
@@ -53,16 +65,44 @@ class Pages(http.server.BaseHTTPRequestHandler):
             self._send(200, "text/html", page.encode("euc-kr"))
         elif self.path == "/empty":
             self._send(200, "text/html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>")
+        elif self.path.startswith("/trickle?"):  # the article, a byte at a time: each read is quick, the page is not
+            Pages.trickling += 1
+            self._trickle(PAGE.read_bytes(), pause=float(parse_qs(self.path.partition("?")[2])["pause"][0]))
+        elif self.path == "/bomb":  # 2 kB on the wire, 100 MB of spaces once both gzip layers are undone
+            self._send(200, "text/html", _bomb(), encoding="gzip, gzip")
+        elif self.path == "/gzip-twice":  # the article, gzipped twice: a stack a reader must undo in order
+            self._send(200, "text/html", gzip.compress(gzip.compress(PAGE.read_bytes())), encoding="gzip, gzip")
+        elif self.path == "/edition":  # the article as it is now: a later fetch finds a later edition
+            Pages.editions += 1
+            page = PAGE.read_bytes().replace(b"USNS Charles Drew", f"USNS Charles Drew (edition {Pages.editions})".encode())
+            self._send(200, "text/html; charset=utf-8", page)
+        elif self.path == "/control":
+            self._send(200, "text/html; charset=utf-8", CONTROL_PAGE.read_bytes())
+        elif self.path.startswith("/redirect?"):  # wherever the query says
+            self._redirect(self.path.partition("?")[2])
         else:
             self._send(404, "text/html", b"<h1>Not found</h1>")
 
-    def _send(self, status: int, kind: str, body: bytes) -> None:
+    def _send(self, status: int, kind: str, body: bytes, encoding: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (size limit)
             self.wfile.write(body)
+
+    def _trickle(self, body: bytes, pause: float) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(pause)
 
     def _redirect(self, where: str) -> None:
         self.send_response(302)
@@ -72,6 +112,14 @@ class Pages(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@functools.cache
+def _bomb() -> bytes:
+    inner = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * 1_000_000
+    layer = inner.compress(b"<html><body><p>") + b"".join(inner.compress(block) for _ in range(100)) + inner.flush()
+    return gzip.compress(layer, 9)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +235,7 @@ def test_a_saved_article_never_shares_an_id_or_a_name_and_long_urls_are_not_link
 
 
 def test_a_page_in_euc_kr_declared_only_in_its_meta_is_read_right(web: str) -> None:
-    assert "한화에어로스페이스는 폴란드에" in fetch.fetch_page(f"{web}/euc-kr")
+    assert "한화에어로스페이스는 폴란드에" in fetch.fetch_page(f"{web}/euc-kr", rules=fetch.Rules(allow_private=True))
 
 
 def test_an_added_file_the_loader_refuses_is_removed_before_any_build(tmp_path: Path) -> None:
@@ -197,3 +245,162 @@ def test_an_added_file_the_loader_refuses_is_removed_before_any_build(tmp_path: 
     with pytest.raises(FetchError, match="blank.txt was not added: no paragraphs"):
         adding.index_added(settings, blank, HashingEmbedder, lambda message: None)
     assert not blank.exists() and not (tmp_path / "index").exists()  # removed, and nothing was built for it
+
+
+def _add(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`eventbot add URL`: its exit code, standard output and standard error."""
+    code = main(["add", url])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _refused(code: int, err: str, message: str) -> None:
+    assert code == 1 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_a_page_that_trickles_in_is_cut_off_at_the_deadline_for_the_whole_page(
+    env: Settings, web: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every read gets a byte within a quarter of a second, far inside the 15 s a read may take: only a deadline
+    # for the whole page stops it (the page would take over 20 minutes to arrive).
+    monkeypatch.setenv("ADD_DEADLINE_SECONDS", "1.5")
+    before = sorted(p.name for p in env.seeds_dir.iterdir())
+    started = time.monotonic()
+    code, _, err = _add(f"{web}/trickle?pause=0.25", capsys)
+    assert time.monotonic() - started < 6.0
+    _refused(code, err, "did not arrive within 1.5 s")
+    assert sorted(p.name for p in env.seeds_dir.iterdir()) == before
+
+
+def test_a_page_that_arrives_within_the_deadline_is_added(
+    env: Settings, web: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADD_DEADLINE_SECONDS", "5")
+    code, out, _ = _add(f"{web}/moved", capsys)
+    assert code == 0 and out.startswith("Added: Hanwha Ocean wins third US Navy repair deal")
+
+
+def test_private_and_local_addresses_are_refused_unless_allowed(
+    env: Settings, web: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADD_ALLOW_PRIVATE_ADDRESSES", "false")
+    before = sorted(p.name for p in env.seeds_dir.iterdir())
+    code, _, err = _add(f"{web}/article", capsys)  # the stand-in web is on 127.0.0.1
+    _refused(code, err, "127.0.0.1 is a private or local address")
+    for address in ("http://10.1.2.3/", "http://169.254.169.254/latest/meta-data/", "http://[::1]:8080/", "http://0.0.0.0/"):
+        code, _, err = _add(address, capsys)
+        _refused(code, err, "private or local address")
+    assert sorted(p.name for p in env.seeds_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/article", "http://10.0.0.7/admin", "http://169.254.169.254/latest/"])
+def test_a_public_page_that_redirects_to_a_private_or_local_address_is_refused(
+    env: Settings, web: str, target: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # news.test stands for a public site: the address check is told it is 93.184.215.14 (a public address), while
+    # the connection goes to the stand-in web, which redirects to a loopback, private or link-local address.
+    monkeypatch.setenv("ADD_ALLOW_PRIVATE_ADDRESSES", "false")
+    port = int(web.rsplit(":", 1)[1])
+    real_getaddrinfo = socket.getaddrinfo
+
+    def stand_in(host: str, *args: object, **kwargs: object) -> object:
+        return real_getaddrinfo("127.0.0.1" if host == "news.test" else host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", stand_in)
+
+    def addresses(host: str, port: int) -> list[str]:
+        return (
+            ["93.184.215.14"]
+            if host == "news.test"
+            else [str(i[4][0]) for i in real_getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        )
+
+    monkeypatch.setattr(fetch, "_addresses", addresses, raising=False)
+    before = sorted(p.name for p in env.seeds_dir.iterdir())
+    code, _, err = _add(f"http://news.test:{port}/redirect?{target.format(port=port)}", capsys)
+    _refused(code, err, "which is a private or local address")
+    assert sorted(p.name for p in env.seeds_dir.iterdir()) == before
+
+
+def test_a_gzip_bomb_is_refused_without_being_decompressed_into_memory(
+    env: Settings, web: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bomb()  # made before memory is measured
+    tracemalloc.start()
+    try:
+        code, _, err = _add(f"{web}/bomb", capsys)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    _refused(code, err, "byte limit for one article")  # "the page is too large: over the 5,000,000-byte limit …"
+    assert peak < 40_000_000, f"{peak:,} bytes at the peak for a page of {len(_bomb()):,} bytes"  # 100 MB unpacked
+
+
+def test_a_page_compressed_twice_is_read(web: str) -> None:
+    assert "USNS Charles Drew" in fetch.fetch_page(f"{web}/gzip-twice", rules=fetch.Rules(allow_private=True))
+
+
+def test_the_same_address_added_again_updates_its_article(env: Settings, web: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _add(f"{web}/edition", capsys)
+    assert code == 0 and out.startswith("Added: ")
+    (saved,) = env.seeds_dir.glob("2025-09-16-*.html")
+    code, out, _ = _add(f"{web}/edition", capsys)
+    assert code == 0 and out.startswith("Updated: Hanwha Ocean wins third US Navy repair deal") and str(saved) in out
+    assert list(env.seeds_dir.glob("2025-09-16-*.html")) == [saved]  # replaced, not a copy beside it
+    # The same page by another spelling of its address: scheme and host in capitals, a #fragment.
+    host = web.removeprefix("http://")
+    code, out, _ = _add(f"HTTP://{host.upper()}/edition#comments", capsys)
+    assert code == 0 and out.startswith("Updated: ") and list(env.seeds_dir.glob("2025-09-16-*.html")) == [saved]
+    text = saved.read_text(encoding="utf-8")
+    assert f"edition {Pages.editions}" in text and f"edition {Pages.editions - 1}" not in text
+    assert not list(env.seeds_dir.glob(".*"))  # no temporary file left
+    assert main(["ask", "--json", "What is the vessel called?"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert f"edition {Pages.editions}" in row["answers"][0]["text"]
+
+
+def test_an_upper_case_scheme_is_a_web_address(env: Settings, web: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _add(f"HTTP://{web.removeprefix('http://')}/article", capsys)
+    assert code == 0 and out.startswith("Added: Hanwha Ocean wins third US Navy repair deal"), err
+
+
+def test_a_control_character_reference_in_a_page_is_not_a_refusal(
+    env: Settings, web: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _add(f"{web}/control", capsys)
+    assert code == 0 and out.startswith("Added: Korea and Poland sign second K2 tank contract"), err
+    (saved,) = env.seeds_dir.glob("2025-08-01-*.html")
+    assert "&#27;" not in saved.read_text(encoding="utf-8")
+    # The loader reads such a page in SEEDS_DIR too (a copy put there by hand), without the control character.
+    folder = article_folder(tmp_path / "by-hand", CONTROL_PAGE)
+    (doc,) = load_documents(folder).documents
+    assert "released in Seoul. The deal is worth" in " ".join(doc.paragraphs)
+    assert not any(ch < " " for paragraph in doc.paragraphs for ch in paragraph)
+
+
+def test_slow_adds_in_telegram_never_hold_up_a_readers_question(tmp_path: Path, web: str) -> None:
+    # More slow /adds at once than Python's default thread pool has threads (cores + 4): each page takes about
+    # 12 s to arrive. A reader asking meanwhile is answered at once, and the /adds beyond the ones add may run
+    # or keep waiting are told to try again.
+    admin, reader = 4242, 5151
+    adds = (os.cpu_count() or 1) + 6
+    bot = prepare_bot(
+        tmp_path / "home", ADMIN_USER_IDS=str(admin), ADD_ALLOW_PRIVATE_ADDRESSES="true", ADD_DEADLINE_SECONDS="120"
+    )
+    bot.start()
+    try:
+        already = Pages.trickling
+        for number in range(adds):
+            bot.ask(admin, f"/add {web}/trickle?pause=0.006&copy={number}")
+        bot.double.wait_for(lambda: Pages.trickling - already >= 2, timeout=30)  # downloads are under way
+        time.sleep(0.5)
+        asked = time.monotonic()
+        (reply,) = answers_to(bot, reader, bot.ask(reader, "Where was K-Defense Day held?"), timeout=30)
+        assert time.monotonic() - asked < 5.0, "the question waited for the downloads"
+        assert HYATT in reply["text"]
+        assert bot.double.wait_for(lambda: [m for m in bot.double.sent(chat_id=admin) if "Busy adding" in m["text"]], 10)
+        assert bot.stop() == 0  # a clean stop with downloads under way: the waiting /adds are dropped
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()

@@ -21,6 +21,12 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 # Less text than this is not an article (what is left of a page that is all navigation: "Home").
 MIN_ARTICLE_CHARS = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters in the markup, raw or as character references (`&#27;`, `&#x1b;`): HTML does not allow
+# them, and one of them makes the extractor give up on the whole page. Each becomes a space; tab, line feed
+# and carriage return are kept. (`&#128;`-`&#159;` are not controls in HTML: they name windows-1252 letters.)
+_RAW_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+_CONTROL_CODES = frozenset(range(0x20)) - {0x09, 0x0A, 0x0D} | {0x7F}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +44,22 @@ def with_source(html: str, url: str) -> str:
     return f"{html.rstrip()}\n<!-- eventbot-source-url: {url} -->\n"
 
 
+def without_controls(html: str) -> str:
+    """The page with every control character (raw or as a character reference) a space, as it is read and saved."""
+    return _REFERENCE.sub(_control_reference, _RAW_CONTROL.sub(" ", html))
+
+
+def _control_reference(found: re.Match[str]) -> str:
+    hex_code, decimal = found.groups()
+    code = int(hex_code, 16) if hex_code else int(decimal)
+    return " " if code in _CONTROL_CODES else found.group(0)
+
+
 def parse_html(html: str) -> Page:
     """The article in a page; `paragraphs` is empty when the page has no article text."""
     import trafilatura
 
+    html = without_controls(html)
     found = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=True, favor_precision=True, as_dict=True
     )

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     question_log_days: float = Field(default=90.0, gt=0, le=3650)
     # A short question within this many seconds of the previous one in a chat may lean on it (index/conversation/followup.py).
     followup_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    # `eventbot add` and /add (index/content/fetch.py): seconds for the whole page, redirects included, and whether
+    # a page may come from a loopback, private, link-local or reserved address (off: only public web pages).
+    add_deadline_seconds: float = Field(default=20.0, gt=0, le=600)
+    add_allow_private_addresses: bool = False
 
     @property
     def journal_path(self) -> Path:

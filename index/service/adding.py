@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index import store
-from index.content.fetch import Saved, add_page
+from index.content.fetch import Rules, Saved, add_page
 from index.content.loader import read_document
 from index.core.errors import FetchError
 from index.core.records import DocumentInfo
@@ -37,6 +37,8 @@ def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder]
 def add_article(
     settings: Settings, url: str, embedder: Callable[[], Embedder], notify: Callable[[str], None]
 ) -> tuple[Saved, DocumentInfo]:
-    """The one path of `eventbot add` and Telegram's /add: save the page, update the index, return what it holds."""
-    saved = add_page(settings.seeds_dir, url)
+    """The one path of `eventbot add` and Telegram's /add: save the page (or update it, when its address was added
+    before), update the index, return what it holds."""
+    rules = Rules(deadline_s=settings.add_deadline_seconds, allow_private=settings.add_allow_private_addresses)
+    saved = add_page(settings.seeds_dir, url, rules=rules)
     return saved, index_added(settings, saved.path, embedder, notify)
