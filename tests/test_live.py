@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -269,6 +269,31 @@ def test_a_deletion_takes_effect_within_ten_seconds_whatever_else_is_in_the_fold
     assert eventually(lambda: served(service, "2025-10-20-air-show"))
     (seeds / "2025-10-20-air-show.txt").unlink()
     assert eventually(lambda: not served(service, "2025-10-20-air-show"), DELETION_BOUND)
+
+
+def test_when_the_system_cannot_watch_the_folder_it_is_polled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import watchfiles
+
+    real = watchfiles.watch
+
+    def no_system_watches(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("force_polling"):
+            raise OSError(28, "OS file watch limit reached")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(watchfiles, "watch", no_system_watches)
+    seeds = article_folder(tmp_path / "seeds", SEED)
+    service = QAService.open(Settings(seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing"), lambda m: None)
+    updates: list[Update] = []
+    watcher = Watcher(service, updates.append).start()
+    try:
+        assert watcher.ready.wait(10)
+        (seeds / "2025-10-20-air-show.txt").write_text(AIR_SHOW, encoding="utf-8")
+        assert eventually(lambda: served(service, "2025-10-20-air-show"))
+        (failure,) = [update for update in updates if not update.ok]
+        assert "polling" in failure.message and "Traceback" not in failure.message
+    finally:
+        watcher.stop()
 
 
 def test_the_telegram_bot_follows_the_articles_and_tells_admins_once_about_a_broken_one(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ class Watcher:
 
     def _run(self) -> None:
         folder = self.service.settings.seeds_dir
+        polling = False  # after a failure (no more system watches, say), the folder is polled instead
         while not self._stop.is_set():
             identity = _identity(folder)
             if identity is None:  # removed, and perhaps on its way back (a deploy): looked for every second
@@ -87,14 +88,17 @@ class Watcher:
                 self._stop.wait(RETRY_SECONDS)
                 continue
             try:
-                self._watch(folder, identity)
+                self._watch(folder, identity, polling)
             except Exception:  # the watcher must never take the front end down with it
-                if _identity(folder) == identity:  # a folder that vanished meanwhile is said so above instead
-                    log.exception("watching %s failed; trying again", folder)
-                    self._tell(Update(False, f"watching {folder} failed (details in the log); trying again"))
+                if _identity(folder) == identity and not polling:  # a folder that vanished is said so above
+                    log.exception("watching %s failed; polling it instead", folder)
+                    self._tell(Update(False, f"watching {folder} failed (details in the log); polling it instead"))
+                    polling = True
+                else:
+                    log.debug("watching %s failed again", folder, exc_info=True)
                 self._stop.wait(RETRY_SECONDS)
 
-    def _watch(self, folder: Path, identity: tuple[int, int]) -> None:
+    def _watch(self, folder: Path, identity: tuple[int, int], polling: bool) -> None:
         """Follow one folder until it is stopped, removed or replaced by another at the same path."""
         from watchfiles import Change, watch
 
@@ -109,6 +113,7 @@ class Watcher:
             raise_interrupt=False,
             yield_on_timeout=True,
             rust_timeout=IDLE_MS,
+            force_polling=polling,
         ):
             # Removed, or another folder at the path: a new folder may have the old one's inode (ext4 reuses them),
             # so the removal itself counts too.
