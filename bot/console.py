@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.format import SEPARATOR, answer_text, sources_text
-from bot.messages import reader_language
+from bot.messages import reader_language, skipped_notice
 from index.conversation.followup import Conversations
 from index.core.errors import BadQuestionError
+from index.core.language import ENGLISH
 from index.service import QAService
-from index.service.watch import Watcher
+from index.service.watch import UNCHANGED, Update, Watcher
 
 HELP = """Type a question about the articles and press Enter.
 Commands:
@@ -30,7 +31,14 @@ def run_console(
     so before the next answer."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     notices: queue.SimpleQueue[str] = queue.SimpleQueue()
-    watcher = Watcher(service, lambda update: notices.put(update.message)).start() if service.settings.watch else None
+
+    def on_update(update: Update) -> None:
+        if update.message != UNCHANGED:
+            notices.put(update.message)
+        if update.skipped:
+            notices.put(skipped_notice(update.skipped, ENGLISH))
+
+    watcher = Watcher(service, on_update).start() if service.settings.watch else None
     try:
         return _loop(service, stdin, stdout, history, notices if stdin.isatty() and stdout.isatty() else None)
     finally:

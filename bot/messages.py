@@ -8,7 +8,9 @@ language, add its column to every entry of MESSAGES and its code to index.core.l
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from index.content.loader import Skipped
 from index.core.language import ENGLISH, KOREAN, language_of
 from index.ranking import conflicts
 
@@ -139,6 +141,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "inline_decline_title": {ENGLISH: "The articles do not answer that.", KOREAN: "기사에 답이 없습니다."},
     "inline_decline_description": {ENGLISH: "Try rephrasing the question.", KOREAN: "질문을 바꿔 보세요."},
     "inline_decline_body": {ENGLISH: "{question}: the articles do not answer that.", KOREAN: "{question}: 기사에 답이 없습니다."},
+    "skipped": {
+        ENGLISH: "Left out, not quoted until fixed: {files}. Every other change to the articles is in.",
+        KOREAN: "읽을 수 없어 고칠 때까지 인용하지 않는 파일: {files}. 다른 기사 변경은 모두 반영했습니다.",
+    },
+    "skipped_more": {ENGLISH: "… and {count} more", KOREAN: "… 외 {count}건"},
 }
 
 
@@ -161,6 +168,14 @@ def reader_language(question: str = "", language_code: str | None = None) -> str
     if language_of(question) == KOREAN or (language_code or "").lower().startswith("ko"):
         return KOREAN
     return ENGLISH
+
+
+def skipped_notice(skipped: Sequence[Skipped], language: str, shown: int = 5) -> str:
+    """One line for admins: which article files were left out and why (the first `shown` of them)."""
+    files = "; ".join(f"{item.name} ({item.reason})" for item in skipped[:shown])
+    if len(skipped) > shown:
+        files += " " + say("skipped_more", language, count=len(skipped) - shown)
+    return say("skipped", language, files=files)
 
 
 _CUT = re.compile(r"^Your question was ([\d,]+) characters long; only its first ([\d,]+) were used\.$")

@@ -53,7 +53,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from bot.errors import explain
 from bot.format import answer_html, citation, escape, hit_html, pack_messages, report_text, shorten, sources_html
 from bot.logs import redact
-from bot.messages import example_question, reader_language, say
+from bot.messages import example_question, reader_language, say, skipped_notice
 from bot.settings import TelegramSettings
 from index.content.fetch import UNSAFE_CATEGORIES, safe_name, save_article
 from index.content.loader import MAX_FILE_BYTES, SUFFIXES
@@ -234,10 +234,14 @@ class TelegramFrontEnd:
             loop = asyncio.get_running_loop()
 
             def on_update(update: ContentUpdate) -> None:
-                # From the watcher's thread: a failed update is told to the admins, on the bot's event loop.
-                if not update.ok:
+                # From the watcher's thread: a failed update and newly skipped files are told to the admins, on the
+                # bot's event loop (the watcher tells each skipped file once, while it lasts).
+                texts = [update.message] if not update.ok else []
+                if update.skipped:
+                    texts.append(skipped_notice(update.skipped, ENGLISH))
+                for text in texts:
                     for admin in self.settings.admin_user_ids:
-                        asyncio.run_coroutine_threadsafe(_best_effort(send(app.bot, admin, escape(update.message))), loop)
+                        asyncio.run_coroutine_threadsafe(_best_effort(send(app.bot, admin, escape(text))), loop)
 
             self._watcher = Watcher(self.service, on_update).start()
 

@@ -41,11 +41,20 @@ _NAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[-_ ]+(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """An article file that could not be used: its name under SEEDS_DIR and why, in words a person can act on."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class LoadResult:
-    """The documents that loaded, and one warning line per file that did not."""
+    """The documents that loaded, one warning line per file that did not (and per note), and the skipped files."""
 
     documents: tuple[Document, ...]
     warnings: tuple[str, ...]
+    skipped: tuple[Skipped, ...] = ()
 
 
 def article_files(seeds_dir: Path) -> list[Path]:
@@ -69,23 +78,32 @@ def load_documents(seeds_dir: Path) -> LoadResult:
         raise NoDocumentsError(f"seeds folder {seeds_dir} does not exist")
     documents: list[Document] = []
     warnings: list[str] = []
+    skipped: list[Skipped] = []
     seen: set[str] = set()
+
+    def skip(path: Path, reason: str) -> None:
+        skipped.append(Skipped(path.relative_to(seeds_dir).as_posix(), reason))
+        warnings.append(f"skipped {path}: {reason}")
+        log.info("skipped %s: %s", path, reason)  # callers report it (a watcher once, not on every pass)
+
     for path in article_files(seeds_dir):
         try:
             doc, notes = read_document(path, seeds_dir)
-        except (OSError, ValueError) as exc:
-            warnings.append(f"skipped {path}: {exc}")
-            log.warning("skipped %s: %s", path, exc)
+        except OSError as exc:  # unreadable, a dangling link, or deleted since the folder was listed
+            skip(path, f"cannot be read: {exc.strerror or type(exc).__name__}")
+            continue
+        except ValueError as exc:
+            skip(path, str(exc))
             continue
         if doc.doc_id in seen:
-            warnings.append(f"skipped {path}: another file already has the id {doc.doc_id}")
+            skip(path, f"another file already has the id {doc.doc_id}")
             continue
         seen.add(doc.doc_id)
         documents.append(doc)
         warnings += [f"{path}: {note}" for note in notes]
     if not documents:
         raise NoDocumentsError(f"no readable articles (.txt or .md) in {seeds_dir}")
-    return LoadResult(tuple(documents), tuple(warnings))
+    return LoadResult(tuple(documents), tuple(warnings), tuple(skipped))
 
 
 def read_document(path: Path, seeds_dir: Path) -> tuple[Document, list[str]]:

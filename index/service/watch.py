@@ -4,21 +4,30 @@ A running bot or console starts a `Watcher`. It waits for changes under SEEDS_DI
 operating system's notifications and groups a burst of them: a `git pull` or 50 files copied at once are one
 change), then, in its own thread, checks the articles, builds the index incrementally and swaps it into the
 service. Questions keep being answered meanwhile: those in flight finish on the old index, the next ones use
-the new one. When an article cannot be read (half written, damaged, binary) nothing is swapped: the old
-index keeps serving and the problem is reported, so a broken file never takes articles away from readers.
+the new one.
+
+Every change that can be applied is: an article that cannot be read (half written, empty, damaged, binary, a
+pipe or device, a link out of SEEDS_DIR) is left out with its reason, and its previous version goes too, so a
+half-written retraction never leaves the old text quoted; the other additions, edits and deletions are swapped
+in. Each (file, reason) is reported once, while it lasts. SEEDS_DIR is watched by its path: when it is removed
+and created again (a deploy, a fresh `git clone`), the watcher notices within a second or two and follows the
+new folder; while it is missing the previous index keeps serving.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from index.content.loader import SUFFIXES
+from index.content.loader import SUFFIXES, Skipped
 from index.core.errors import EventBotError
 from index.service.answering import QAService
-from index.store.builder import plan_build, update_index
+from index.store.builder import BuildPlan, plan_build, update_index
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +35,22 @@ log = logging.getLogger(__name__)
 # (milliseconds): a `git pull` or 50 files copied with pauses of a few hundred milliseconds are one change.
 QUIET_MS = 600
 UNCHANGED = "articles unchanged"
+PREVIOUS = "still answering from the previous index"
 DEBOUNCE_MS = 4_000
+# With no change for this long (ms), the watcher looks whether SEEDS_DIR is still the folder it watches.
+IDLE_MS = 1_000
+# How often (seconds) a missing SEEDS_DIR is looked for, and a failed watch is tried again.
+RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """What one pass did, for the front end to show: `ok` false when the old index kept serving."""
+    """What one pass did, for the front end to show: `ok` false when the old index kept serving; `skipped`, the
+    files left out that were not reported before (each (file, reason) once, while it lasts)."""
 
     ok: bool
     message: str
+    skipped: tuple[Skipped, ...] = ()
 
 
 class Watcher:
@@ -48,6 +64,8 @@ class Watcher:
         self.ready = threading.Event()  # set once the folder is watched (tests wait for it)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._told: frozenset[Skipped] = frozenset()  # skipped files already reported
+        self._last_failure: str | None = None  # a failure is reported once until something else happens
 
     def start(self) -> Watcher:
         self._thread = threading.Thread(target=self._run, name="eventbot-watch", daemon=True)
@@ -60,68 +78,120 @@ class Watcher:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        from watchfiles import watch
-
         folder = self.service.settings.seeds_dir
-        try:
-            changes_seen = watch(
-                folder,
-                watch_filter=_is_watched,
-                debounce=DEBOUNCE_MS,
-                step=QUIET_MS,
-                stop_event=self._stop,
-                raise_interrupt=False,
-                yield_on_timeout=True,
-                rust_timeout=1_000,
-            )
-            for changes in changes_seen:
-                if not self.ready.is_set():
-                    # Watching now: changes made since the index was loaded (a slow start-up) are taken in once.
-                    if not self._up_to_date():
-                        self.refresh()
-                    self.ready.set()
-                    continue
-                if changes:
-                    log.info("articles changed: %d path(s)", len(changes))
-                    self.refresh()
-        except Exception:  # the watcher must never take the front end down with it
-            log.exception("watching %s stopped", folder)
-            self.on_update(Update(False, f"stopped watching {folder}; restart to pick up changes (details in the log)"))
+        polling = False  # after a failure (no more system watches, say), the folder is polled instead
+        while not self._stop.is_set():
+            identity = _identity(folder)
+            if identity is None:  # removed, and perhaps on its way back (a deploy): looked for every second
+                self._tell(Update(False, f"articles not updated: seeds folder {folder} does not exist; {PREVIOUS}"))
+                self.ready.set()
+                self._stop.wait(RETRY_SECONDS)
+                continue
+            try:
+                self._watch(folder, identity, polling)
+            except Exception:  # the watcher must never take the front end down with it
+                if _identity(folder) == identity and not polling:  # a folder that vanished is said so above
+                    log.exception("watching %s failed; polling it instead", folder)
+                    self._tell(Update(False, f"watching {folder} failed (details in the log); polling it instead"))
+                    polling = True
+                else:
+                    log.debug("watching %s failed again", folder, exc_info=True)
+                self._stop.wait(RETRY_SECONDS)
 
-    def _up_to_date(self) -> bool:
+    def _watch(self, folder: Path, identity: tuple[int, int], polling: bool) -> None:
+        """Follow one folder until it is stopped, removed or replaced by another at the same path."""
+        from watchfiles import Change, watch
+
+        root = os.path.abspath(folder)
+        first = True
+        for changes in watch(
+            root,
+            watch_filter=lambda change, path: path == root or _is_watched(change, path),
+            debounce=DEBOUNCE_MS,
+            step=QUIET_MS,
+            stop_event=self._stop,
+            raise_interrupt=False,
+            yield_on_timeout=True,
+            rust_timeout=IDLE_MS,
+            force_polling=polling,
+        ):
+            # Removed, or another folder at the path: a new folder may have the old one's inode (ext4 reuses them),
+            # so the removal itself counts too.
+            if (Change.deleted, root) in changes or _identity(folder) != identity:
+                log.info("%s was removed or replaced; following the folder at that path", folder)
+                return
+            if first:
+                # Watching now: changes made before (a slow start-up, a folder replaced) are taken in once.
+                first = False
+                self._catch_up()
+                self.ready.set()
+            elif changes:
+                log.info("articles changed: %d path(s)", len(changes))
+                self.refresh()
+
+    def _catch_up(self) -> None:
         try:
-            return plan_build(self.service.settings).up_to_date
+            plan = plan_build(self.service.settings)
         except EventBotError:
-            return False  # refresh() says what is wrong
+            plan = None  # refresh() says what is wrong
+        if plan is None or not plan.up_to_date:
+            self.refresh()
+        else:
+            self._tell(Update(True, UNCHANGED, self._newly_skipped(plan)))
 
     def refresh(self) -> Update:
         """Check the articles, rebuild, swap; one pass at a time."""
         with self._lock:
             self.passes += 1
             update = self._refresh()
-        (log.info if update.ok else log.warning)("%s", update.message)
-        if update.message != UNCHANGED:  # a file touched but not changed is nobody's news
-            self.on_update(update)
+        self._tell(update)
         return update
+
+    def _tell(self, update: Update) -> None:
+        """Log the update and pass it on, except news that is no news: a file touched but not changed, a
+        failure already reported."""
+        if not update.ok and update.message == self._last_failure and not update.skipped:
+            return
+        self._last_failure = None if update.ok else update.message
+        if update.message != UNCHANGED:
+            (log.info if update.ok else log.warning)("%s", update.message)
+        for skipped in update.skipped:
+            log.warning("not quoting %s: %s", skipped.name, skipped.reason)
+        if update.message != UNCHANGED or update.skipped:
+            self.on_update(update)
+
+    def _newly_skipped(self, plan: BuildPlan) -> tuple[Skipped, ...]:
+        """The files skipped now that were not reported yet; a file fixed and broken again is reported again."""
+        new = tuple(skipped for skipped in plan.skipped if skipped not in self._told)
+        self._told = frozenset(plan.skipped)
+        return new
 
     def _refresh(self) -> Update:
         settings, service = self.service.settings, self.service
         try:
             plan = plan_build(settings)
         except EventBotError as exc:
-            return Update(False, f"articles not updated: {exc}; still answering from the previous index")
-        if failed := [warning for warning in plan.warnings if warning.startswith("skipped ")]:
-            problems = "; ".join(failed[:3]) + ("; …" if len(failed) > 3 else "")
-            return Update(False, f"articles not updated, still answering from the previous index: {problems}")
+            return Update(False, f"articles not updated: {exc}; {PREVIOUS}")
+        skipped = self._newly_skipped(plan)
         if plan.up_to_date:
-            return Update(True, UNCHANGED)
+            return Update(True, UNCHANGED, skipped)
         try:
             report = update_index(settings, lambda: service.embedder, lambda message: None, repair=False)
             data = service.reload()
         except EventBotError as exc:
-            return Update(False, f"articles not updated: {exc}; still answering from the previous index")
+            return Update(False, f"articles not updated: {exc}; {PREVIOUS}", skipped)
         summary = report.summary() if report is not None else "index unchanged"
-        return Update(True, f"{summary} Now answering from {len(data.manifest.documents)} articles.")
+        left_out = f" {len(plan.skipped)} unreadable file(s) left out." if plan.skipped else ""
+        return Update(True, f"{summary}{left_out} Now answering from {len(data.manifest.documents)} articles.", skipped)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """Which folder is at this path now (device, inode), or None when there is no folder there."""
+    try:
+        found = os.stat(folder)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino) if stat.S_ISDIR(found.st_mode) else None
 
 
 def _is_watched(change: object, path: str) -> bool:

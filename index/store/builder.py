@@ -11,7 +11,7 @@ import numpy as np
 
 from index import store
 from index.content import splitter
-from index.content.loader import load_documents
+from index.content.loader import Skipped, load_documents
 from index.content.splitter import split_document
 from index.core.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
 from index.core.records import Document, DocumentInfo, Sentence
@@ -43,6 +43,7 @@ class BuildPlan:
     # Set when the index on disk is damaged or was built for another model: a repairing build rebuilds
     # it, but the answering commands refuse to start, since an operator should look at it first.
     fault: str | None = None
+    skipped: tuple[Skipped, ...] = ()  # files left out because they cannot be read (also among `warnings`)
 
     @property
     def up_to_date(self) -> bool:
@@ -108,6 +109,7 @@ def plan_build(settings: Settings) -> BuildPlan:
         unchanged=tuple(d for d in new if d in old and old[d] == new[d]),
         reason=reason,
         fault=fault,
+        skipped=loaded.skipped,
     )
 
 
