@@ -353,7 +353,10 @@ def cmd_console(config: Config, args: argparse.Namespace) -> int:
 
     if sys.stdin is None or sys.stdin.closed:
         raise BadQuestionError("standard input is closed: run the console in a terminal or pipe questions to it")
-    return run_console(QAService.open(config.engine, _notify), history=config.engine.index_dir.parent / "console_history")
+    return run_console(
+        QAService.open(config.engine, _notify, complete=not config.engine.watch),
+        history=config.engine.index_dir.parent / "console_history",
+    )
 
 
 def cmd_sources(config: Config, args: argparse.Namespace) -> int:
@@ -458,4 +461,4 @@ def cmd_telegram(config: Config, args: argparse.Namespace) -> int:
 
     if config.telegram.telegram_bot_token is None:
         raise EventBotError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env", fix=Fix.SETTING)
-    return run_telegram(config.telegram, QAService.open(config.engine, _notify))
+    return run_telegram(config.telegram, QAService.open(config.engine, _notify, complete=not config.engine.watch))

@@ -45,8 +45,9 @@ def test_ask_answers_declines_or_explains_usage(env: Settings, capsys: pytest.Ca
     code = main(["ask", "--json", text])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
-    if code == 2:
-        assert "usage: eventbot ask" in err and out == ""
+    if code == 2:  # a usage line for people, and still one JSON object for scripts
+        assert "usage: eventbot ask" in err
+        assert list(json.loads(out)) == ["error"]
     else:
         assert code == 0, err
         (row,) = [json.loads(line) for line in out.splitlines()]

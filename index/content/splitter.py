@@ -102,29 +102,36 @@ def with_antecedent(text: str, previous: str | None) -> str | None:
     return None
 
 
-def clause_texts(text: str, previous: str | None) -> list[str]:
-    """Extra texts whose similarity to a question also counts for this sentence: its clauses and,
-    when it opens with a pronoun, the sentence read together with the one before it."""
-    pieces = clauses(text)
-    if (joined := with_antecedent(text, previous)) is not None:
-        pieces.append(joined)
-    return pieces
+_STRIP = ' "“”()'
 
 
-def clauses(text: str) -> list[str]:
-    """Clauses and pairs of neighbouring clauses of a long sentence, for matching questions about one part of it.
+def clause_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the clauses, and pairs of neighbouring clauses, of a long sentence, for matching
+    questions about one part of it (a pair spans the break between its clauses).
 
     all-MiniLM-L6-v2 embeds a long sentence as one average, so a question about a detail ("which hotel?")
     scores low against a sentence that is mostly a quotation. Scoring the best clause fixes that.
     """
-    chunks = [chunk.strip(' "“”()') for chunk in _CLAUSE_BREAK.split(text)]
-    chunks = [chunk for chunk in chunks if chunk]
+    chunks: list[tuple[int, int]] = []
+    start = 0
+    for m in [*_CLAUSE_BREAK.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        a, b = start, end
+        while a < b and text[a] in _STRIP:
+            a += 1
+        while b > a and text[b - 1] in _STRIP:
+            b -= 1
+        if a < b:
+            chunks.append((a, b))
+        if m is not None:
+            start = m.end()
     if len(chunks) < 2:
         return []
-    pieces = []
+    spans: dict[str, tuple[int, int]] = {}
     for width in (1, 2):
         for begin in range(len(chunks) - width + 1):
-            piece = " ".join(chunks[begin : begin + width])
+            a, b = chunks[begin][0], chunks[begin + width - 1][1]
+            piece = " ".join(text[x:y] for x, y in chunks[begin : begin + width])
             if len(piece.split()) >= MIN_CLAUSE_WORDS and piece != text:
-                pieces.append(piece)
-    return list(dict.fromkeys(pieces))
+                spans.setdefault(piece, (a, b))
+    return list(spans.values())

@@ -25,7 +25,13 @@ from index.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+# The export also holds an int8 copy (weights of every matrix product quantized per output channel, dynamic
+# activations), which EMBEDDING_BACKEND=auto uses: twice as fast on a 2-core CPU, and its vectors stay this close
+# to the reference (cosine, checked at export; measured 0.985 at the worst on 600 SQuAD sentences, 0.994 mean).
+# Answer quality measured with it: R@1 0.665 against 0.670 on squad-superbowl, equal on the seed and newsroom sets.
+INT8_FILE = "model.int8.onnx"
+INT8_MIN_COSINE = 0.98
 # Questions are sorted by length and run 16 at a time: measured here, 16 wastes less on padding than
 # 32 or 64 and still shares the per-call cost (1.07 ms a question against 1.77 ms one at a time).
 BATCH_SIZE = 16
@@ -37,6 +43,14 @@ _CHECK_TEXTS = (
     "국방의 날 행사는 어디에서 열렸나요? — ünïcödé, emoji 🚀 and ١٢٣",
     "word " * 400,  # longer than the model's 256-token limit: truncation must match too
     "x",
+)
+
+# Natural sentences for the int8 check (the float check's degenerate texts say nothing of a quantized model).
+_INT8_CHECK_TEXTS = (
+    "President Lee Jae Myung attended the inaugural K-Defense Day ceremony on Tuesday.",
+    "How many fishing boats took part in the harbour parade?",
+    "Exports of tanks and howitzers to Poland were worth about 17 trillion won last year.",
+    "The company said the contract had been revised after talks with the defense ministry.",
 )
 
 
@@ -56,6 +70,7 @@ def is_exported(folder: Path, model_name: str) -> bool:
         meta.get("model") == model_name
         and meta.get("version") == EXPORT_VERSION
         and (folder / "model.onnx").is_file()
+        and (folder / INT8_FILE).is_file()
         and (folder / "tokenizer.json").is_file()
     )
 
@@ -124,6 +139,7 @@ def export(reference: Any, folder: Path) -> float:
                 f"the ONNX export differs from sentence-transformers by {difference:.2g}; set EMBEDDING_BACKEND=torch"
             )
         meta["max_difference"] = difference
+        meta["int8_min_cosine"] = _quantize(staging, reference)
         (staging / "export.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -133,10 +149,35 @@ def export(reference: Any, folder: Path) -> float:
     return difference
 
 
-class OnnxEmbedder:
-    """The exported model on ONNX Runtime: tokenizers, one session run, mean pooling, normalisation."""
+def _quantize(staging: Path, reference: Any) -> float:
+    """Write the int8 copy of `staging`'s model and check it against the reference; returns the lowest cosine."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    def __init__(self, model_name: str, folder: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logging.getLogger("root").setLevel(logging.ERROR)  # "consider pre-processing" advice, printed at WARNING
+        quantize_dynamic(
+            str(staging / "model.onnx"),
+            str(staging / INT8_FILE),
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+        )
+    candidate = OnnxEmbedder(reference.model_name, staging, int8=True)
+    texts = [*_CHECK_TEXTS[:3], *_INT8_CHECK_TEXTS]
+    cosine = float(np.min(np.sum(candidate.encode(texts) * reference.encode(texts), axis=1)))
+    if cosine < INT8_MIN_COSINE:
+        raise ModelLoadError(
+            f"the int8 ONNX export is too far from sentence-transformers (cosine {cosine:.3f}); set EMBEDDING_BACKEND=onnx"
+        )
+    return cosine
+
+
+class OnnxEmbedder:
+    """The exported model on ONNX Runtime: tokenizers, one session run, mean pooling, normalisation; `int8` the
+    quantized copy."""
+
+    def __init__(self, model_name: str, folder: Path, *, int8: bool = False) -> None:
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -146,7 +187,8 @@ class OnnxEmbedder:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.intra_op_num_threads = max(1, os.cpu_count() or 1)
             options.log_severity_level = 3
-            self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+            model = folder / (INT8_FILE if int8 else "model.onnx")
+            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # a damaged or missing export: the caller falls back or reports
             raise ModelLoadError(
@@ -176,16 +218,52 @@ class OnnxEmbedder:
                 bar.update(len(rows))
         return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector, and a vector for each of its character spans pooled from the same pass: the mean
+        of the span's tokens as the model read them in the whole text (no second pass for a text's parts)."""
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((len(s), self.dimension), np.float32) for s in spans]
+        from tqdm import tqdm
+
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        bar = tqdm(total=len(texts), unit="sentence", desc="embedding", delay=1.0, disable=not progress or None)
+        for begin in range(0, len(order), BATCH_SIZE):
+            rows = order[begin : begin + BATCH_SIZE]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+            tokens, mask = self._run(encodings)
+            out[rows] = self._pool(tokens, mask)
+            bar.update(len(rows))
+            for j, i in enumerate(rows):
+                if not spans[i]:
+                    continue
+                offsets = np.array(encodings[j].offsets, dtype=np.int64)
+                real = mask[j].astype(bool) & (offsets[:, 1] > offsets[:, 0])
+                for k, (start, end) in enumerate(spans[i]):
+                    inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+                    if not inside.any():
+                        inside = real
+                    vector = tokens[j][inside].mean(axis=0)
+                    parts[i][k] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        bar.close()
+        return out, parts
+
+    def _run(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
         (tokens,) = self._session.run(None, feeds)
+        return tokens, mask
+
+    def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         if self._normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.astype(np.float32)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._pool(*self._run(self._tokenizer.encode_batch(texts)))

@@ -26,7 +26,8 @@ def index_added(settings: Settings, path: Path, embedder: Callable[[], Embedder]
         path.unlink(missing_ok=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise FetchError(f"{path.name} was not added: {reason}") from None
-    update_index(settings, embedder, notify, repair=True)
+    # A running bot's watcher makes the new sentences' multilingual vectors in the background; without one, now.
+    update_index(settings, embedder, notify, repair=True, multilingual=not settings.watch)
     manifest = store.read_manifest(settings.index_dir)  # the manifest only: no vectors are loaded for this
     info = next((d for d in manifest.documents if d.doc_id == document.doc_id), None) if manifest else None
     if info is None:

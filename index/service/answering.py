@@ -16,7 +16,7 @@ from index.core.language import KOREAN, language_of
 from index.core.records import Answer, DocumentInfo
 from index.core.settings import Settings
 from index.models.embedder import Embedder, load_embedder, model_identity
-from index.models.multilingual import load_multilingual
+from index.models.multilingual import MultilingualEmbedder, load_multilingual
 from index.ranking import Ranked, Ranker, answerability, decide
 from index.store.builder import update_index
 
@@ -50,11 +50,13 @@ def newest_first(documents: Sequence[DocumentInfo]) -> tuple[DocumentInfo, ...]:
 class QAService:
     """Holds the model and the index, loaded once; `answer` is safe to call from worker threads."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, data: store.IndexData) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder, data: store.IndexData, multilingual: MultilingualEmbedder | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.judges = answerability.judges(settings)
-        self.multilingual = load_multilingual(settings)
+        self.multilingual = multilingual or load_multilingual(settings)
         self._ranker = Ranker(data, self.judges, self.multilingual.model_name)
 
     @classmethod
@@ -64,15 +66,20 @@ class QAService:
         notify: Callable[[str], None] = log.info,
         *,
         embedder: Callable[[Settings], Embedder] = load_embedder,
+        complete: bool = True,
     ) -> QAService:
-        """Load the model and the index (building or updating the index first when the articles changed)."""
+        """Load the model and the index (building or updating the index first when the articles changed).
+
+        With `complete` the pending multilingual vectors are made first too; a front end that runs a `Watcher`
+        says False, and the watcher makes them in the background while answers go on."""
         answerability.judges(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
-        report = update_index(settings, model, notify, repair=False, progress=True)
+        second = cache(lambda: load_multilingual(settings))
+        report = update_index(settings, model, notify, repair=False, progress=True, second=second, multilingual=complete)
         if report is not None:
             notify(report.summary())
         data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=model().dimension)
-        return cls(settings, model(), data)
+        return cls(settings, model(), data, second())
 
     @property
     def data(self) -> store.IndexData:

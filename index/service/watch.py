@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import store
 from index.content.loader import SUFFIXES, Skipped
 from index.core.errors import EventBotError
 from index.service.answering import QAService
-from index.store.builder import BuildPlan, plan_build, update_index
+from index.store.builder import BuildPlan, complete_multilingual, plan_build, update_index
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,45 @@ class Watcher:
         self._lock = threading.Lock()
         self._told: frozenset[Skipped] = frozenset()  # skipped files already reported
         self._last_failure: str | None = None  # a failure is reported once until something else happens
+        self._filler: threading.Thread | None = None
+        self._fill_wanted = threading.Event()
+        self._fill_wanted.set()  # whatever is pending at the start
 
     def start(self) -> Watcher:
         self._thread = threading.Thread(target=self._run, name="eventbot-watch", daemon=True)
         self._thread.start()
+        self._filler = threading.Thread(target=self._fill, name="eventbot-multilingual", daemon=True)
+        self._filler.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._fill_wanted.set()
+        for thread in (self._thread, self._filler):
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def _fill(self) -> None:
+        """The multilingual vectors of new English sentences, made in the background after each swap (and at the
+        start): English questions are answered from new articles at once, Korean ones about them once this is done."""
+        while not self._stop.is_set():
+            self._fill_wanted.wait()
+            self._fill_wanted.clear()
+            if self._stop.is_set():
+                return
+            if not store.pending_multilingual(self.service.settings.index_dir):
+                continue
+            try:
+                made = complete_multilingual(
+                    self.service.settings, lambda: self.service.multilingual, on_saved=self.service.reload, stop=self._stop
+                )
+            except EventBotError as exc:
+                log.warning("multilingual vectors not made: %s", exc)
+            except Exception:  # never take the front end down
+                log.exception("making multilingual vectors failed")
+            else:
+                if made:
+                    log.info("Korean questions now reach %d more sentences", made)
 
     def _run(self) -> None:
         folder = self.service.settings.seeds_dir
@@ -167,6 +197,7 @@ class Watcher:
         return new
 
     def _refresh(self) -> Update:
+        self._fill_wanted.set()  # an article added by /add is indexed before the watcher sees it: check every pass
         settings, service = self.service.settings, self.service
         try:
             plan = plan_build(settings)
@@ -176,8 +207,9 @@ class Watcher:
         if plan.up_to_date:
             return Update(True, UNCHANGED, skipped)
         try:
-            report = update_index(settings, lambda: service.embedder, lambda message: None, repair=False)
+            report = update_index(settings, lambda: service.embedder, lambda message: None, repair=False, multilingual=False)
             data = service.reload()
+            self._fill_wanted.set()
         except EventBotError as exc:
             return Update(False, f"articles not updated: {exc}; {PREVIOUS}", skipped)
         summary = report.summary() if report is not None else "index unchanged"

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from index.core.errors import IndexDamagedError, IndexMissingError, IndexWriteError
+from index.core.errors import EventBotError, IndexDamagedError, IndexMissingError, IndexWriteError
 from index.core.records import Sentence
 from index.store import catalog, dense
 from index.store.catalog import FORMAT_VERSION, Manifest
@@ -139,6 +139,17 @@ def current_build(index_dir: Path) -> Path | None:
     if not _BUILD_NAME.match(name):
         raise IndexDamagedError(f"{pointer} does not name a build")
     return index_dir / "builds" / name
+
+
+def pending_multilingual(index_dir: Path) -> int:
+    """How many sentences of the live index still wait for their multilingual vectors (0 if it cannot be read)."""
+    folder = current_build(index_dir)
+    if folder is None:
+        return 0
+    try:
+        return len(MultilingualVectors.load(folder).pending())
+    except EventBotError:
+        return 0
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:

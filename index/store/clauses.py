@@ -1,6 +1,6 @@
-"""Clause vectors: the clauses of each long sentence (and a sentence that opens with a pronoun read
-together with the one before it), embedded separately, so a question about one part of a sentence
-finds it. Which texts these are is decided in `index/content/splitter.py`; this module stores them.
+"""Clause vectors: the clauses of each long sentence (and a sentence that opens with a pronoun read together with
+the one before it), pooled from the sentence's own pass where the embedder can, so a question about one part of a
+sentence finds it. Which spans these are is decided in `index/content/splitter.py`; this module stores them.
 """
 
 from __future__ import annotations

@@ -21,6 +21,14 @@ class ParagraphVectors:
     paragraph_of: np.ndarray
     vectors: np.ndarray
 
+    @staticmethod
+    def mean_of(sentences: np.ndarray, paragraph_of: np.ndarray, count: int) -> ParagraphVectors:
+        """Each paragraph's vector as the normalised mean of its sentences' vectors (zero for one without any)."""
+        sums = np.zeros((count, sentences.shape[1]), dtype=np.float32)
+        np.add.at(sums, paragraph_of, sentences)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return ParagraphVectors(paragraph_of, np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0))
+
     def __len__(self) -> int:
         """How many sentences this covers."""
         return len(self.paragraph_of)
