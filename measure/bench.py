@@ -26,10 +26,11 @@ from index import store
 from index.core.records import DocumentInfo, Sentence
 from index.core.settings import Settings
 from index.models.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity, resolve_model
+from index.models.multilingual import MultilingualEmbedder, load_multilingual
 from index.service import QAService
 from index.service.batching import AnswerBatcher
 from index.store import ClauseVectors, IndexData, Lexical, Manifest, MultilingualVectors, ParagraphVectors, Shard, dense
-from index.store.builder import build, choose_index_type
+from index.store.builder import build, choose_index_type, complete_multilingual
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION_FILES = (
@@ -163,11 +164,18 @@ def _run(settings: Settings, corpus: Path, scratch: Path, quick: bool) -> dict[s
     embedder = load_embedder(local)
     results["model_load_s"] = time.perf_counter() - load_started
     results["embedder"] = type(embedder).__name__
-    report = build(local, lambda: embedder)
+    multilingual = load_multilingual(local)
+    report = build(local, lambda: embedder, multilingual=lambda: multilingual)
+    started = time.perf_counter()
+    completed = complete_multilingual(local, lambda: multilingual)
+    multilingual_s = time.perf_counter() - started
     results["build"] = {
         "sentences": report.sentence_count,
         "full_s": report.seconds,
         "sentences_per_s": report.sentence_count / report.seconds,
+        "multilingual_sentences": completed,
+        "multilingual_s": multilingual_s,
+        "multilingual_sentences_per_s": completed / multilingual_s if completed else 0.0,
         "unchanged_s": timed(lambda: build(local, lambda: embedder)),
     }
     env = {
@@ -187,9 +195,13 @@ def _run(settings: Settings, corpus: Path, scratch: Path, quick: bool) -> dict[s
     changed.write_text(
         changed.read_text(encoding="utf-8") + "\nOne more paragraph was added for the benchmark.\n", encoding="utf-8"
     )
-    one = build(local, lambda: embedder)
+    one = build(local, lambda: embedder, multilingual=lambda: multilingual)
+    started = time.perf_counter()
+    complete_multilingual(local, lambda: multilingual)
     results["build"]["one_changed_s"] = one.seconds
     results["build"]["one_changed_embedded"] = one.embedded
+    results["build"]["one_changed_sentences_per_s"] = one.embedded / one.seconds
+    results["build"]["one_changed_multilingual_s"] = time.perf_counter() - started
 
     # The answer path, one question at a time, against the floor.
     data = store.load_index(local.index_dir, model=model_identity(local))
@@ -227,11 +239,13 @@ def _run(settings: Settings, corpus: Path, scratch: Path, quick: bool) -> dict[s
     naive = [serving] if quick else [_first_line_seconds(naive_command, env, scratch) for _ in range(3)]
     results["naive_startup_s"] = statistics.median(s for s, _ in naive)
     results["naive_serving_rss_mb"] = serving[1] / 2**20
-    results["build_curve"] = _build_curve(local, embedder, corpus, scratch, quick)
+    results["build_curve"] = _build_curve(local, embedder, multilingual, corpus, scratch, quick)
     return results
 
 
-def _build_curve(settings: Settings, embedder: Embedder, corpus: Path, scratch: Path, quick: bool) -> list[dict[str, float]]:
+def _build_curve(
+    settings: Settings, embedder: Embedder, multilingual: MultilingualEmbedder, corpus: Path, scratch: Path, quick: bool
+) -> list[dict[str, float]]:
     """Full-build time for 1, 2, 4 (and 8) copies of the corpus: builds should grow linearly."""
     curve = []
     for copies in (1, 2) if quick else (1, 2, 4, 8):
@@ -239,7 +253,7 @@ def _build_curve(settings: Settings, embedder: Embedder, corpus: Path, scratch: 
         for i in range(copies):
             shutil.copytree(corpus, seeds / f"copy{i}")
         local = settings.model_copy(update={"seeds_dir": seeds, "index_dir": scratch / f"curve-index-{copies}"})
-        report = build(local, lambda: embedder)
+        report = build(local, lambda: embedder, multilingual=lambda: multilingual)
         curve.append({"sentences": report.sentence_count, "seconds": report.seconds})
     return curve
 
@@ -374,6 +388,7 @@ def table(results: dict[str, Any]) -> str:
     r = results
     f, a = r["floor_ms"], r["answer_ms"]
     u, b = r["concurrent_unbatched"], r["concurrent_batched"]
+    c = max(r["build_curve"], key=lambda point: point["sentences"])
     rows = [
         (
             "floor: bare sentence-transformers + FAISS, one question",
@@ -398,9 +413,20 @@ def table(results: dict[str, Any]) -> str:
         ),
         ("start-up, naive (import sentence-transformers, load, encode, search)", f"{r['naive_startup_s']:.2f} s", ""),
         (
-            "full build",
+            "full build (English side: every question but a Korean one about an English sentence)",
             f"{r['build']['sentences']} sentences in {r['build']['full_s']:.2f} s ({r['build']['sentences_per_s']:.0f}/s)",
+            "target >= 300/s",
+        ),
+        (
+            "then multilingual vectors of the English sentences (background in a running bot)",
+            f"{r['build']['multilingual_sentences']} sentences in {r['build']['multilingual_s']:.2f} s "
+            f"({r['build']['multilingual_sentences_per_s']:.0f}/s)",
             "",
+        ),
+        (
+            "largest full build of the curve",
+            f"{c['sentences']} sentences in {c['seconds']:.2f} s ({c['sentences'] / c['seconds']:.0f}/s)",
+            "target >= 300/s",
         ),
         (
             "rebuild, nothing changed",
@@ -410,7 +436,8 @@ def table(results: dict[str, Any]) -> str:
         ),
         (
             "rebuild, one article changed",
-            f"{r['build']['one_changed_s']:.2f} s ({r['build']['one_changed_embedded']} sentences embedded)",
+            f"{r['build']['one_changed_s']:.2f} s ({r['build']['one_changed_embedded']} sentences embedded, "
+            f"{r['build']['one_changed_sentences_per_s']:.0f}/s); multilingual {r['build']['one_changed_multilingual_s']:.2f} s",
             "that article only",
         ),
         (

@@ -66,7 +66,8 @@ def test_damaged_export_falls_back_in_auto_and_is_reported_in_onnx(
     import shutil
 
     shutil.copytree(onnx_backend.export_folder(model_cache, settings.embedding_model), folder)
-    (folder / "model.onnx").write_bytes(b"not a model")
+    for damaged in ("model.onnx", onnx_backend.INT8_FILE):
+        (folder / damaged).write_bytes(b"not a model")
     with pytest.raises(ModelLoadError, match="cannot load the ONNX export"):
         load_embedder(settings.model_copy(update={"model_cache_dir": cache, "embedding_backend": "onnx"}))
     with caplog.at_level(logging.WARNING):

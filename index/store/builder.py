@@ -34,6 +34,8 @@ MULTILINGUAL_CHARS = 1_500
 # A build's time and memory grow with its sentences: an article past this many (a book, a log dump, a 4 MB line
 # of text) is indexed up to it, with a warning. News articles have tens to a few hundred.
 MAX_ARTICLE_SENTENCES = 5_000
+# A sentence's lexical surroundings: its paragraph, or this much of a longer one around it.
+AROUND_CHARS = 4_000
 # Pending multilingual vectors are made this many at a time (about a minute on 2 cores), each chunk saved.
 MULTILINGUAL_CHUNK = 1_024
 
@@ -177,12 +179,12 @@ def _build(
     whole = Shard.concat(ordered, ordered[0].vectors.shape[1])
     sentences = whole.sentences
     # The lexical side of a sentence's surroundings is its article's title and its paragraph.
-    paragraph_text = {
-        (doc.doc_id, n): f"{doc.title} {text}" for doc in plan.documents for n, text in enumerate(doc.paragraphs, start=1)
-    }
+    titles = {doc.doc_id: doc.title for doc in plan.documents}
+    paragraphs = {doc.doc_id: doc.paragraphs for doc in plan.documents}
+    around = [f"{titles[s.doc_id]} {_around(paragraphs[s.doc_id][s.paragraph - 1], s)}" for s in sentences]
     # A sentence that opens with a pronoun is matched with the sentence it refers back to.
     lexical_text = [splitter.with_antecedent(s.text, _previous(sentences, i)) or s.text for i, s in enumerate(sentences)]
-    lexical = Lexical.build(lexical_text, [paragraph_text[(s.doc_id, s.paragraph)] for s in sentences])
+    lexical = Lexical.build(lexical_text, around)
     infos = [
         DocumentInfo(
             doc.doc_id,
@@ -212,6 +214,16 @@ def _build(
     store.save_index(settings.index_dir, store.IndexData(manifest, whole, ann, lexical))
     log.info("index saved: %d documents, %d sentences", len(infos), len(sentences))
     return BuildReport(plan, len(sentences), embedded, time.perf_counter() - started, tuple(warnings))
+
+
+def _around(paragraph: str, sentence: Sentence) -> str:
+    """The paragraph, or for a very long one the AROUND_CHARS about the sentence: each sentence's lexical
+    surroundings are then bounded, where a whole 400 kB paragraph for each of its thousands of sentences made the
+    build's time and memory grow with the square of the paragraph."""
+    if len(paragraph) <= AROUND_CHARS:
+        return paragraph
+    start = max(0, min((sentence.start + sentence.end - AROUND_CHARS) // 2, len(paragraph) - AROUND_CHARS))
+    return paragraph[start : start + AROUND_CHARS]
 
 
 def _previous(sentences: Sequence[Sentence], i: int) -> str | None:
@@ -259,14 +271,7 @@ def _embed(
     for doc, sentences in plans:
         vectors = take(len(sentences))
         paragraph_of = np.array([s.paragraph - 1 for s in sentences], dtype=np.int64)
-        clauses = []
-        for i, sentence in enumerate(sentences):
-            own = next(take_clauses)
-            previous = _previous(sentences, i)
-            if previous is not None and splitter.with_antecedent(sentence.text, previous) is not None:
-                joined = len(previous) * vectors[i - 1] + len(sentence.text) * vectors[i]
-                own = np.vstack([own, joined / max(float(np.linalg.norm(joined)), 1e-12)])
-            clauses.append(own)
+        clauses = [next(take_clauses) for _ in sentences]
         is_korean = np.array([has_hangul(s.text) for s in sentences], dtype=bool)
         second_sentences = np.zeros((len(sentences), second.dimension), dtype=np.float32)
         second_sentences[is_korean] = take_korean(int(is_korean.sum()))
@@ -284,17 +289,49 @@ def _embed(
 
 
 def _sentences_and_clauses(model: Embedder, sentences: Sequence[Sentence], progress: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each sentence's vector, and the vectors of its clauses (`splitter.clause_spans`)."""
-    spans = [splitter.clause_spans(s.text) for s in sentences]
-    texts = [s.text for s in sentences]
+    """Each sentence's vector, and its clause vectors: its clauses (`splitter.clause_spans`) and, when it opens
+    with a pronoun, the sentence read together with the one before it.
+
+    With `encode_spans` (ONNX) that is one pass a sentence: a sentence that opens with a pronoun is read together
+    with the one before it, its own vector pooled from its part of that pass (so "It drew 50,000 visitors" is read
+    knowing what "it" is) and the pair's from all of it. Otherwise every piece is embedded on its own."""
+    texts, spans, own = [], [], []
+    for i, sentence in enumerate(sentences):
+        previous = _previous(sentences, i)
+        joined = splitter.with_antecedent(sentence.text, previous)
+        offset = len(joined) - len(sentence.text) if joined is not None else 0
+        clause = [(a + offset, b + offset) for a, b in splitter.clause_spans(sentence.text)]
+        texts.append(joined or sentence.text)
+        own.append((offset, offset + len(sentence.text)))
+        spans.append(clause + [own[-1]] if joined is not None else clause)
     encode_spans = getattr(model, "encode_spans", None)
     if encode_spans is not None:
-        vectors, parts = encode_spans(texts, spans, progress=progress)
-        return vectors, list(parts)
-    pieces = [s.text[a:b] for s, own in zip(sentences, spans, strict=True) for a, b in own]
-    every = model.encode(texts + pieces, progress=progress)
-    take = _Blocks(every[len(texts) :]).take
-    return every[: len(texts)], [take(len(own)) for own in spans]
+        whole, parts = encode_spans(texts, spans, progress=progress)
+        vectors = whole.copy()
+        clauses = []
+        for i, (text, sentence) in enumerate(zip(texts, sentences, strict=True)):
+            if text is sentence.text:
+                clauses.append(parts[i])
+            else:  # the sentence's own span is the last; the whole pass is the pair's vector
+                vectors[i] = parts[i][-1]
+                clauses.append(np.vstack([parts[i][:-1], whole[i : i + 1]]))
+        return vectors, clauses
+    pieces = [
+        text[a:b]
+        for text, sentence, own_spans in zip(texts, sentences, spans, strict=True)
+        for a, b in (own_spans[:-1] if text is not sentence.text else own_spans)
+    ]
+    pairs = [text for text, sentence in zip(texts, sentences, strict=True) if text is not sentence.text]
+    every = model.encode([s.text for s in sentences] + pieces + pairs, progress=progress)
+    take_pieces = _Blocks(every[len(sentences) : len(sentences) + len(pieces)]).take
+    take_pairs = _Blocks(every[len(sentences) + len(pieces) :]).take
+    clauses = []
+    for text, sentence, own_spans in zip(texts, sentences, spans, strict=True):
+        if text is sentence.text:
+            clauses.append(take_pieces(len(own_spans)))
+        else:
+            clauses.append(np.vstack([take_pieces(len(own_spans) - 1), take_pairs(1)]))
+    return every[: len(sentences)], clauses
 
 
 def multilingual_text(text: str) -> str:
