@@ -45,13 +45,20 @@ def test_an_article_over_the_sentence_budget_is_indexed_up_to_it_with_a_warning(
 
 
 def test_a_long_paragraph_gives_each_sentence_bounded_lexical_surroundings() -> None:
-    paragraph = " ".join(f"Word{i} is here." for i in range(20_000))
-    start = paragraph.index("Word10000 ")
-    sentence = Sentence("d", 1, 10_001, start, start + len("Word10000 is here."), "Word10000 is here.")
-    around = builder._around(paragraph, sentence)
-    assert len(around) == builder.AROUND_CHARS and "Word10000 is here." in around
-    short = "A short paragraph. Two sentences."
-    assert builder._around(short, Sentence("d", 1, 1, 0, 18, "A short paragraph.")) == short
+    sentences, start = [], 0
+    for i in range(20_000):  # one paragraph of 20,000 sentences, about 400 kB
+        text = f"Word{i} is here."
+        sentences.append(Sentence("d", 1, i + 1, start, start + len(text), text))
+        start += len(text) + 1
+    sentences += [Sentence("d", 2, 1, 0, 18, "A short paragraph."), Sentence("d", 2, 2, 19, 33, "Two sentences.")]
+    windows = builder._windows(sentences)
+    middle = windows[10_000]
+    assert 10_000 in middle
+    width = sentences[middle[-1]].end - sentences[middle[0]].start
+    assert builder.AROUND_CHARS * 0.9 <= width <= builder.AROUND_CHARS * 1.1
+    for i, w in enumerate(windows[:20_000]):
+        assert i in w and sentences[w[-1]].end - sentences[w[0]].start <= builder.AROUND_CHARS * 1.1
+    assert windows[-1] == windows[-2] == range(20_000, 20_002)  # a short paragraph is whole
 
 
 def test_english_sentences_wait_for_their_multilingual_vectors_korean_ones_do_not(settings: Settings) -> None:

@@ -72,7 +72,7 @@ def _check_built(result: subprocess.CompletedProcess[str], index: Path, name: st
 def test_a_two_megabyte_one_line_paragraph_builds_on_the_real_models(tmp_path: Path, model_cache: Path) -> None:
     rng = random.Random(3)
     words = EN_WORDS
-    line = " ".join(" ".join(rng.choice(words) for _ in range(rng.randint(8, 25))).capitalize() + "." for _ in range(19_000))
+    line = " ".join(" ".join(rng.choice(words) for _ in range(rng.randint(8, 25))).capitalize() + "." for _ in range(21_000))
     assert len(line) > 2_000_000
     seeds = tmp_path / "seeds"
     seeds.mkdir()

@@ -14,6 +14,7 @@ from index import store
 from index.content import splitter
 from index.content.loader import Skipped, load_documents
 from index.content.splitter import split_document
+from index.content.words import tokenize
 from index.core.errors import EventBotError, IndexDamagedError, IndexOutdatedError, IndexWriteError
 from index.core.language import has_hangul
 from index.core.records import Document, DocumentInfo, Sentence
@@ -34,7 +35,7 @@ MULTILINGUAL_CHARS = 1_500
 # A build's time and memory grow with its sentences: an article past this many (a book, a log dump, a 4 MB line
 # of text) is indexed up to it, with a warning. News articles have tens to a few hundred.
 MAX_ARTICLE_SENTENCES = 5_000
-# A sentence's lexical surroundings: its paragraph, or this much of a longer one around it.
+# A sentence's lexical surroundings: its paragraph, or the sentences within this many characters of a longer one.
 AROUND_CHARS = 4_000
 # Pending multilingual vectors are made this many at a time (about a minute on 2 cores), each chunk saved.
 MULTILINGUAL_CHUNK = 1_024
@@ -178,13 +179,7 @@ def _build(
     ordered = [shards[doc.doc_id] for doc in plan.documents]
     whole = Shard.concat(ordered, ordered[0].vectors.shape[1])
     sentences = whole.sentences
-    # The lexical side of a sentence's surroundings is its article's title and its paragraph.
-    titles = {doc.doc_id: doc.title for doc in plan.documents}
-    paragraphs = {doc.doc_id: doc.paragraphs for doc in plan.documents}
-    around = [f"{titles[s.doc_id]} {_around(paragraphs[s.doc_id][s.paragraph - 1], s)}" for s in sentences]
-    # A sentence that opens with a pronoun is matched with the sentence it refers back to.
-    lexical_text = [splitter.with_antecedent(s.text, _previous(sentences, i)) or s.text for i, s in enumerate(sentences)]
-    lexical = Lexical.build(lexical_text, around)
+    lexical = _lexical(sentences, {doc.doc_id: doc.title for doc in plan.documents})
     infos = [
         DocumentInfo(
             doc.doc_id,
@@ -216,14 +211,50 @@ def _build(
     return BuildReport(plan, len(sentences), embedded, time.perf_counter() - started, tuple(warnings))
 
 
-def _around(paragraph: str, sentence: Sentence) -> str:
-    """The paragraph, or for a very long one the AROUND_CHARS about the sentence: each sentence's lexical
-    surroundings are then bounded, where a whole 400 kB paragraph for each of its thousands of sentences made the
-    build's time and memory grow with the square of the paragraph."""
-    if len(paragraph) <= AROUND_CHARS:
-        return paragraph
-    start = max(0, min((sentence.start + sentence.end - AROUND_CHARS) // 2, len(paragraph) - AROUND_CHARS))
-    return paragraph[start : start + AROUND_CHARS]
+def _lexical(sentences: Sequence[Sentence], titles: dict[str, str]) -> Lexical:
+    """The BM25 side, each sentence tokenized once (Kiwi, for Korean, is the slow part of a build):
+
+    - a row's words are its sentence's and, when it opens with a pronoun, those of the sentence it refers back to;
+    - a row's surroundings are its article's title and its paragraph: the paragraph's sentences, or for a long
+      paragraph those within AROUND_CHARS of it (a whole 400 kB paragraph for each of its thousands of sentences
+      made a build's time and memory grow with the square of the paragraph)."""
+    tokens = tokenize([s.text for s in sentences])
+    title_tokens = dict(zip(titles, tokenize(list(titles.values())), strict=True))
+    texts, own = [], []
+    for i, sentence in enumerate(sentences):
+        previous = _previous(sentences, i)
+        joined = splitter.with_antecedent(sentence.text, previous)
+        texts.append(joined or sentence.text)
+        own.append(tokens[i - 1] + tokens[i] if joined is not None else tokens[i])
+    windows = _windows(sentences)
+    around = [title_tokens[s.doc_id] + [t for j in windows[i] for t in tokens[j]] for i, s in enumerate(sentences)]
+    return Lexical.from_tokens(texts, own, around)
+
+
+def _windows(sentences: Sequence[Sentence]) -> list[range]:
+    """For each row, the rows of its surroundings: its whole paragraph, or in a paragraph longer than AROUND_CHARS
+    the sentences that reach within AROUND_CHARS / 2 of its middle (linear: the windows move along)."""
+    windows: list[range] = []
+    begin = 0
+    while begin < len(sentences):  # one paragraph at a time: rows begin..end
+        end = begin
+        key = (sentences[begin].doc_id, sentences[begin].paragraph)
+        while end + 1 < len(sentences) and (sentences[end + 1].doc_id, sentences[end + 1].paragraph) == key:
+            end += 1
+        if sentences[end].end - sentences[begin].start <= AROUND_CHARS:
+            windows += [range(begin, end + 1)] * (end + 1 - begin)
+        else:
+            low = high = begin
+            for i in range(begin, end + 1):
+                centre = (sentences[i].start + sentences[i].end) // 2
+                while sentences[low].end < centre - AROUND_CHARS // 2:
+                    low += 1
+                high = max(high, i)
+                while high < end and sentences[high + 1].start <= centre + AROUND_CHARS // 2:
+                    high += 1
+                windows.append(range(low, high + 1))
+        begin = end + 1
+    return windows
 
 
 def _previous(sentences: Sequence[Sentence], i: int) -> str | None:

@@ -36,10 +36,17 @@ class Lexical:
     @classmethod
     def build(cls, sentences: Sequence[str], paragraphs: Sequence[str]) -> Lexical:
         """`sentences[i]` is what row i says; `paragraphs[i]` the text around it (title and paragraph)."""
+        return cls.from_tokens(sentences, tokenize(sentences), tokenize(paragraphs))
+
+    @classmethod
+    def from_tokens(
+        cls, sentences: Sequence[str], sentence_tokens: Sequence[list[str]], around_tokens: Sequence[list[str]]
+    ) -> Lexical:
+        """The same from tokens already made (`tokenize`): the builder tokenizes each sentence once and makes
+        every row's surroundings from its neighbours' tokens."""
         models = []
-        for texts in (sentences, paragraphs):
+        for tokens in (list(sentence_tokens), list(around_tokens)):
             model = bm25s.BM25()
-            tokens = tokenize(texts)
             if not any(tokens):  # bm25s cannot index an empty vocabulary
                 tokens = [[_NOTHING] for _ in tokens]
             model.index(tokens, show_progress=False)
