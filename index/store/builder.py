@@ -294,7 +294,17 @@ def _embed(
             sentences = sentences[:MAX_ARTICLE_SENTENCES]
         plans.append((doc, sentences))
     every = [s for _, sentences in plans for s in sentences]
-    sentence_vectors, clause_vectors = _sentences_and_clauses(model, every, progress)
+    # A Korean sentence is ranked on its multilingual vector whatever the question (the ranker asks for the
+    # question's whenever the index holds Korean): the English model, which reads Hangul as unknown pieces, is not asked.
+    english = [s for s in every if not has_hangul(s.text)]
+    english_vectors, english_clauses = _sentences_and_clauses(model, english, progress)
+    sentence_vectors = np.zeros((len(every), model.dimension), dtype=np.float32)
+    no_clauses = np.zeros((0, model.dimension), dtype=np.float32)
+    clause_vectors = [no_clauses] * len(every)
+    rows = [i for i, s in enumerate(every) if not has_hangul(s.text)]
+    sentence_vectors[rows] = english_vectors
+    for row, clauses_of in zip(rows, english_clauses, strict=True):
+        clause_vectors[row] = clauses_of
     korean = [multilingual_text(s.text) for s in every if has_hangul(s.text)]
     take, take_clauses = _Blocks(sentence_vectors).take, iter(clause_vectors)
     take_korean = _Blocks(second.passages(korean, progress=progress)).take
@@ -326,42 +336,41 @@ def _sentences_and_clauses(model: Embedder, sentences: Sequence[Sentence], progr
     With `encode_spans` (ONNX) that is one pass a sentence: a sentence that opens with a pronoun is read together
     with the one before it, its own vector pooled from its part of that pass (so "It drew 50,000 visitors" is read
     knowing what "it" is) and the pair's from all of it. Otherwise every piece is embedded on its own."""
-    texts, spans, own = [], [], []
+    texts: list[str] = []  # what the model reads for each sentence: the sentence, or the pair
+    clause_spans: list[list[tuple[int, int]]] = []  # where its clauses lie in that text
+    paired: list[bool] = []
     for i, sentence in enumerate(sentences):
-        previous = _previous(sentences, i)
-        joined = splitter.with_antecedent(sentence.text, previous)
+        joined = splitter.with_antecedent(sentence.text, _previous(sentences, i))
         offset = len(joined) - len(sentence.text) if joined is not None else 0
-        clause = [(a + offset, b + offset) for a, b in splitter.clause_spans(sentence.text)]
-        texts.append(joined or sentence.text)
-        own.append((offset, offset + len(sentence.text)))
-        spans.append(clause + [own[-1]] if joined is not None else clause)
+        texts.append(joined if joined is not None else sentence.text)
+        clause_spans.append([(a + offset, b + offset) for a, b in splitter.clause_spans(sentence.text)])
+        paired.append(joined is not None)
     encode_spans = getattr(model, "encode_spans", None)
     if encode_spans is not None:
+        # A paired sentence's own span comes last among its spans; the whole pass is the pair's vector.
+        spans = [
+            own + [(len(text) - len(sentence.text), len(text))] if pair else own
+            for own, text, sentence, pair in zip(clause_spans, texts, sentences, paired, strict=True)
+        ]
         whole, parts = encode_spans(texts, spans, progress=progress)
         vectors = whole.copy()
         clauses = []
-        for i, (text, sentence) in enumerate(zip(texts, sentences, strict=True)):
-            if text is sentence.text:
-                clauses.append(parts[i])
-            else:  # the sentence's own span is the last; the whole pass is the pair's vector
+        for i, pair in enumerate(paired):
+            if pair:
                 vectors[i] = parts[i][-1]
                 clauses.append(np.vstack([parts[i][:-1], whole[i : i + 1]]))
+            else:
+                clauses.append(parts[i])
         return vectors, clauses
-    pieces = [
-        text[a:b]
-        for text, sentence, own_spans in zip(texts, sentences, spans, strict=True)
-        for a, b in (own_spans[:-1] if text is not sentence.text else own_spans)
-    ]
-    pairs = [text for text, sentence in zip(texts, sentences, strict=True) if text is not sentence.text]
+    pieces = [text[a:b] for text, own in zip(texts, clause_spans, strict=True) for a, b in own]
+    pairs = [text for text, pair in zip(texts, paired, strict=True) if pair]
     every = model.encode([s.text for s in sentences] + pieces + pairs, progress=progress)
     take_pieces = _Blocks(every[len(sentences) : len(sentences) + len(pieces)]).take
     take_pairs = _Blocks(every[len(sentences) + len(pieces) :]).take
-    clauses = []
-    for text, sentence, own_spans in zip(texts, sentences, spans, strict=True):
-        if text is sentence.text:
-            clauses.append(take_pieces(len(own_spans)))
-        else:
-            clauses.append(np.vstack([take_pieces(len(own_spans) - 1), take_pairs(1)]))
+    clauses = [
+        np.vstack([take_pieces(len(own)), take_pairs(1)]) if pair else take_pieces(len(own))
+        for own, pair in zip(clause_spans, paired, strict=True)
+    ]
     return every[: len(sentences)], clauses
 
 
