@@ -30,6 +30,11 @@ def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixtur
     ):
         assert key in written
     assert written["build"]["one_changed_embedded"] == 22  # the changed article only
+    # Build throughput comes from real builds: the English side, then the English sentences' multilingual vectors.
+    build = written["build"]
+    assert build["sentences_per_s"] == pytest.approx(build["sentences"] / build["full_s"])
+    assert build["multilingual_sentences"] == build["sentences"] == 21  # the seed is English: all pending, all made
+    assert written["build_english"]["sentences"] > 800 and written["build_english"]["sentences_per_s"] > 0
     assert written["answer_ms"]["p50"] > 0 and written["serving_rss_mb"] > 0
     assert picture.read_bytes().startswith(b"\x89PNG")
 
