@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,13 @@ from bot.errors import exit_code, explain
 from bot.format import SEPARATOR, answer_json, answer_text, sources_text, terminal_safe
 from bot.logs import setup_logging
 from bot.settings import LogSettings, TelegramSettings
-from index import service
+from index import service, store
 from index.conversation import journal
 from index.core.errors import BadQuestionError, EventBotError, Fix
 from index.core.settings import Settings, load, load_settings
 from index.models.embedder import load_embedder
 from index.service import QAService
-from index.store.builder import update_index
+from index.store.builder import complete_multilingual, update_index
 
 log = logging.getLogger("eventbot")
 
@@ -213,9 +214,16 @@ def _notify(message: str) -> None:
 def cmd_build(config: Config, args: argparse.Namespace) -> int:
     """Build or update the index (repairing a damaged one) and say what changed."""
     settings = config.engine
-    report = update_index(settings, lambda: load_embedder(settings), _notify, repair=True, progress=sys.stderr.isatty())
+    progress = sys.stderr.isatty()
+    report = update_index(settings, lambda: load_embedder(settings), _notify, repair=True, progress=progress, multilingual=False)
     assert report is not None  # a repairing build always reports
     print(report.summary())
+    # Then the multilingual vectors of English sentences (for Korean questions about them): most of a build's time.
+    if pending := store.pending_multilingual(settings.index_dir):
+        _notify(f"Embedding {pending} sentences for Korean questions (multilingual model).")
+        started = time.perf_counter()
+        made = complete_multilingual(settings, progress=progress)
+        print(f"Multilingual vectors for {made} sentences in {time.perf_counter() - started:.1f} s.")
     return 0
 
 

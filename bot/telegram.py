@@ -82,8 +82,8 @@ COMMANDS = [
 MORE = 3
 # An answer waits at most this long (seconds) for the question log; a slower write goes on without holding it up.
 RECORD_WAIT = 0.5
-# /add fetches and indexes on its own threads, never the ones answers use: at most ADD_WORKERS at once, at most
-# ADD_WAITING more waiting; beyond that the admin is asked to try again.
+# /add and uploads fetch and index on their own threads, never the ones answers use: at most ADD_WORKERS at
+# once, at most ADD_WAITING more waiting; beyond that the admin is asked to try again.
 ADD_WORKERS = 2
 ADD_WAITING = 4
 EXAMPLE = say("example", ENGLISH)
@@ -379,14 +379,22 @@ class TelegramFrontEnd:
         except UnicodeDecodeError:
             await self._reply(update, escape(say("not_added", language, reason=say("upload_encoding", language, name=name))))
             return
+        if self._adds >= ADD_WORKERS + ADD_WAITING:
+            await self._reply(update, escape(say("add_busy", language)))
+            return
         settings = self.service.settings
-        try:
-            path = await asyncio.to_thread(save_article, settings.seeds_dir, wanted, text)
-            info = await asyncio.to_thread(index_added, settings, path, lambda: self.service.embedder, log.info)
-            await asyncio.to_thread(self.service.reload)
+        loop = asyncio.get_running_loop()
+        self._adds += 1
+        try:  # on the /add pool: indexing an upload never holds the threads answers use
+            path = await loop.run_in_executor(self._add_pool, save_article, settings.seeds_dir, wanted, text)
+            index = functools.partial(index_added, settings, path, lambda: self.service.embedder, log.info)
+            info = await loop.run_in_executor(self._add_pool, index)
+            await loop.run_in_executor(self._add_pool, self.service.reload)
         except EventBotError as exc:
             await self._reply(update, escape(say("not_added", language, reason=explain(exc))))
             return
+        finally:
+            self._adds -= 1
         await self._reply(update, escape(_added(info, language) + _saved_as(sent_as, wanted, path.name, language)))
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -139,3 +139,38 @@ def test_a_multi_megabyte_one_line_paragraph_builds(settings: Settings, tmp_path
     assert report is not None and any("budget" in s for s in said)
     counts = {d.doc_id: d.sentence_count for d in _load(settings).manifest.documents}
     assert counts["huge"] == builder.MAX_ARTICLE_SENTENCES
+
+
+def test_korean_near_duplicates_are_told_by_their_multilingual_vectors() -> None:
+    from index.ranking import duplicates
+
+    rows = [
+        Sentence("a", 1, 1, 0, 10, "이재명 대통령은 방위산업이 핵심이라고 말했다."),
+        Sentence("b", 1, 1, 0, 10, "이재명 대통령이 방위산업은 핵심이라고 밝혔다."),  # a wire copy, reworded
+        Sentence("c", 1, 1, 0, 10, "The parade had forty fishing boats."),
+    ]
+    same = np.ones(4, dtype=np.float32) / 2
+    vectors = np.array([same, same, same], dtype=np.float32)  # the English row's vector happens to match too
+    korean = np.array([True, True, False])
+    # The Korean copy is dropped; the English row, of the other model, is never compared with the Korean ones.
+    assert duplicates.distinct([0, 1, 2], rows, vectors, 3, korean) == [0, 2]
+
+
+def test_a_pronoun_sentence_is_paired_only_with_its_short_neighbour() -> None:
+    first = Sentence("d", 1, 1, 0, 30, "The exhibition opened Monday.")
+    it = Sentence("d", 1, 2, 31, 60, "It drew 50,000 visitors.")
+    later = Sentence("d", 1, 4, 90, 120, "It closed on Sunday.")  # row 3 (a Korean sentence, say) is not here
+    assert builder._previous([first, it], 1) == first.text
+    assert builder._previous([first, it, later], 2) is None
+    texts: list[list[str]] = []
+
+    class Recording(HashingEmbedder):
+        def encode(self, batch, *, progress=False):  # type: ignore[no-untyped-def]
+            texts.append(list(batch))
+            return super().encode(batch)
+
+    long_first = Sentence("d", 1, 1, 0, 700, "x" * (builder.PAIR_PREVIOUS_CHARS + 100))
+    builder._sentences_and_clauses(Recording(), [first, it], progress=False)
+    assert f"{first.text} {it.text}" in texts[-1]
+    builder._sentences_and_clauses(Recording(), [long_first, it], progress=False)
+    assert not any(text.endswith(it.text) and text != it.text for text in texts[-1])

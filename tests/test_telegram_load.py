@@ -142,9 +142,9 @@ def test_webhook_mode_receives_updates_and_answers(tmp_path: Path) -> None:
         assert registered["secret_token"] == "webhook-secret-123"
         update = json.dumps({"update_id": 1, **text_update(5000, 5000, 77, "Where was K-Defense Day held?")}).encode()
         # Only Telegram knows the secret: anyone else is refused, and nothing is answered.
-        bot.double.wait_for(lambda: _post(port, update, "wrong-secret") == 403, timeout=30)
+        bot.double.wait_for(lambda: _post(port, update, "wrong-secret") == 403, timeout=120)
         assert _post(port, update, "webhook-secret-123") == 200
-        (reply,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=5000), timeout=30)
+        (reply,) = bot.double.wait_for(lambda: bot.double.sent(chat_id=5000), timeout=120)
         assert HYATT in reply["text"] and reply_to(reply) == 77
     finally:
         if bot.process is not None and bot.process.poll() is None:

@@ -68,6 +68,14 @@ class Pages(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/trickle?"):  # the article, a byte at a time: each read is quick, the page is not
             Pages.trickling += 1
             self._trickle(PAGE.read_bytes(), pause=float(parse_qs(self.path.partition("?")[2])["pause"][0]))
+        elif self.path.startswith("/slow-headers?"):  # the status line and headers a byte at a time
+            pause = float(parse_qs(self.path.partition("?")[2])["pause"][0])
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n" + b"X-Padding: " + b"x" * 4000 + b"\r\n\r\n"
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                for byte in head:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(pause)
         elif self.path == "/bomb":  # 2 kB on the wire, 100 MB of spaces once both gzip layers are undone
             self._send(200, "text/html", _bomb(), encoding="gzip, gzip")
         elif self.path == "/gzip-twice":  # the article, gzipped twice: a stack a reader must undo in order
@@ -270,6 +278,16 @@ def test_a_page_that_trickles_in_is_cut_off_at_the_deadline_for_the_whole_page(
     assert time.monotonic() - started < 6.0
     _refused(code, err, "did not arrive within 1.5 s")
     assert sorted(p.name for p in env.seeds_dir.iterdir()) == before
+
+
+def test_a_server_that_sends_its_headers_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    env: Settings, web: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADD_DEADLINE_SECONDS", "1.5")
+    started = time.monotonic()
+    code, _, err = _add(f"{web}/slow-headers?pause=0.2", capsys)
+    assert time.monotonic() - started < 6.0  # the headers alone would take 13 minutes
+    _refused(code, err, "did not arrive within 1.5 s")
 
 
 def test_a_page_that_arrives_within_the_deadline_is_added(

@@ -101,27 +101,45 @@ def fetch_page(url: str, *, rules: Rules | None = None, timeout: float | None = 
     timeout = timeout or TIMEOUT_S
     url = canonical_url(url)
     deadline = time.monotonic() + rules.deadline_s
+    late = f"{url}: the page did not arrive within {rules.deadline_s:g} s (the limit for one page)"
+    expired = threading.Event()
     try:
         with httpx.Client(
             follow_redirects=False, timeout=timeout, headers={"User-Agent": "eventbot", "Accept-Encoding": "gzip, deflate"}
         ) as client:
-            request = client.build_request("GET", url)
-            for hop in range(MAX_REDIRECTS + 1):
-                _check_address(url, request.url, rules, redirected=hop > 0)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise FetchError(f"{url}: the page did not arrive within {rules.deadline_s:g} s (the limit for one page)")
-                request.extensions = {**request.extensions, "timeout": httpx.Timeout(min(timeout, left)).as_dict()}
-                response = client.send(request, stream=True)
-                try:
-                    if response.next_request is None:
-                        return _read(url, response, rules, deadline)
-                    request = response.next_request
-                finally:
-                    response.close()
+            # A server can send its headers a byte at a time, each within the read time-out: at the deadline the
+            # client is closed under whatever it is waiting for.
+            def stop() -> None:
+                expired.set()
+                client.close()
+
+            watchdog = threading.Timer(rules.deadline_s, stop)
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                request = client.build_request("GET", url)
+                for hop in range(MAX_REDIRECTS + 1):
+                    _check_address(url, request.url, rules, redirected=hop > 0)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise FetchError(late)
+                    request.extensions = {**request.extensions, "timeout": httpx.Timeout(min(timeout, left)).as_dict()}
+                    response = client.send(request, stream=True)
+                    try:
+                        if response.next_request is None:
+                            return _read(url, response, rules, deadline)
+                        request = response.next_request
+                    finally:
+                        response.close()
+            finally:
+                watchdog.cancel()
     except httpx.TimeoutException:
-        raise FetchError(f"{url}: no answer within {min(timeout, rules.deadline_s):g} s") from None
-    except httpx.HTTPError as exc:
+        raise FetchError(late if expired.is_set() else f"{url}: no answer within {min(timeout, rules.deadline_s):g} s") from None
+    except (httpx.HTTPError, RuntimeError) as exc:  # a client closed by the watchdog raises either
+        if expired.is_set():
+            raise FetchError(late) from None
+        if not isinstance(exc, httpx.HTTPError):
+            raise
         raise FetchError(f"cannot fetch {url} ({type(exc).__name__})") from None
     raise FetchError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")
 

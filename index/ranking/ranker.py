@@ -68,6 +68,13 @@ class Ranker:
         self.multilingual_model = multilingual_model
         self._korean_row = np.array([has_hangul(s.text) for s in data.sentences], dtype=bool)
         self.has_korean = bool(self._korean_row.any())
+        # Near-duplicates are told by the English model's vectors, and Korean sentences (which it does not read)
+        # by the multilingual model's.
+        self._duplicate_vectors = (
+            np.where(self._korean_row[:, None], data.shard.multilingual.sentences, data.shard.vectors)
+            if self.has_korean and data.shard.multilingual.sentences.shape == data.shard.vectors.shape
+            else data.shard.vectors
+        )
         self.documents = {doc.doc_id: doc for doc in data.manifest.documents}
         numbers = {doc.doc_id: n for n, doc in enumerate(data.manifest.documents)}
         self._document_number = numbers
@@ -159,7 +166,7 @@ class Ranker:
             fused = fused.copy()
             fused[leaders] += W_ANSWER_TYPE * np.array([answers_kind(question, data.sentences[rows[i]].text)[1] for i in leaders])
         order = np.argsort(-fused, kind="stable")
-        places = duplicates.distinct(rows[order].tolist(), data.sentences, shard.vectors, top_k)
+        places = duplicates.distinct(rows[order].tolist(), data.sentences, self._duplicate_vectors, top_k, self._korean_row)
         positions = [int(order[place]) for place in places]
         similarity = np.maximum(dense, clause)
         paragraph = around[positions] if positions else np.zeros(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -57,6 +58,7 @@ class QAService:
         self.embedder = embedder
         self.judges = answerability.judges(settings)
         self.multilingual = multilingual or load_multilingual(settings)
+        self._reloading = threading.Lock()
         self._ranker = Ranker(data, self.judges, self.multilingual.model_name)
 
     @classmethod
@@ -95,15 +97,20 @@ class QAService:
         The new index must answer a question before it replaces the old one: an index that loads but
         cannot answer would otherwise turn every later question into an apology.
         """
-        data = store.load_index(self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension)
-        try:
-            ranker = Ranker(data, self.judges, self.multilingual.model_name)
-            ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
-        except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
-            log.warning("the new index failed its probe question", exc_info=True)
-            raise IndexDamagedError(f"the new index loads but cannot answer ({type(exc).__name__})") from None
-        self._ranker = ranker  # one reference swap: a batch in flight keeps the one it took
-        return data
+        # One reload at a time: each loads the build `CURRENT` names when it starts, so without the lock a slow
+        # reload of an older build could finish last and put back an article deleted since.
+        with self._reloading:
+            data = store.load_index(
+                self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension
+            )
+            try:
+                ranker = Ranker(data, self.judges, self.multilingual.model_name)
+                ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
+            except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
+                log.warning("the new index failed its probe question", exc_info=True)
+                raise IndexDamagedError(f"the new index loads but cannot answer ({type(exc).__name__})") from None
+            self._ranker = ranker  # one reference swap: a batch in flight keeps the one it took
+            return data
 
     def rank(
         self, texts: Sequence[str], top_k: int, ranker: Ranker | None = None, prefer: Sequence[str | None] | None = None

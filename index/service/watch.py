@@ -85,6 +85,10 @@ class Watcher:
             if thread is not None:
                 thread.join(timeout=5)
 
+    def _reload(self) -> None:
+        if not self._stop.is_set():  # a chunk that ends after the front end stopped is saved, not served
+            self.service.reload()
+
     def _fill(self) -> None:
         """The multilingual vectors of new English sentences, made in the background after each swap (and at the
         start): English questions are answered from new articles at once, Korean ones about them once this is done."""
@@ -97,10 +101,10 @@ class Watcher:
                 continue
             try:
                 made = complete_multilingual(
-                    self.service.settings, lambda: self.service.multilingual, on_saved=self.service.reload, stop=self._stop
+                    self.service.settings, lambda: self.service.multilingual, on_saved=self._reload, stop=self._stop
                 )
             except EventBotError as exc:
-                log.warning("multilingual vectors not made: %s", exc)
+                log.warning("multilingual vectors not made or not loaded: %s", exc)
             except Exception:  # never take the front end down
                 log.exception("making multilingual vectors failed")
             else:

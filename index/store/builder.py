@@ -37,6 +37,8 @@ MULTILINGUAL_CHARS = 1_500
 MAX_ARTICLE_SENTENCES = 5_000
 # A sentence's lexical surroundings: its paragraph, or the sentences within this many characters of a longer one.
 AROUND_CHARS = 4_000
+# A sentence that opens with a pronoun is read with the one before it when that one is at most this long.
+PAIR_PREVIOUS_CHARS = 600
 # Pending multilingual vectors are made this many at a time (about a minute on 2 cores), each chunk saved.
 MULTILINGUAL_CHUNK = 1_024
 
@@ -258,11 +260,13 @@ def _windows(sentences: Sequence[Sentence]) -> list[range]:
 
 
 def _previous(sentences: Sequence[Sentence], i: int) -> str | None:
-    """The text of the sentence before sentence i in the same paragraph of the same document."""
+    """The text of the sentence just before sentence i in the same paragraph of the same document (None when the
+    row before is another paragraph's, or not its neighbour: a Korean sentence left out of the English model's rows)."""
     if i == 0:
         return None
     before, this = sentences[i - 1], sentences[i]
-    return before.text if (before.doc_id, before.paragraph) == (this.doc_id, this.paragraph) else None
+    neighbour = (before.doc_id, before.paragraph, before.sentence + 1) == (this.doc_id, this.paragraph, this.sentence)
+    return before.text if neighbour else None
 
 
 def _embed(
@@ -340,7 +344,10 @@ def _sentences_and_clauses(model: Embedder, sentences: Sequence[Sentence], progr
     clause_spans: list[list[tuple[int, int]]] = []  # where its clauses lie in that text
     paired: list[bool] = []
     for i, sentence in enumerate(sentences):
-        joined = splitter.with_antecedent(sentence.text, _previous(sentences, i))
+        previous = _previous(sentences, i)
+        # A long sentence before would push this one past the model's 256 tokens: then it is read alone.
+        short = previous is not None and len(previous) <= PAIR_PREVIOUS_CHARS
+        joined = splitter.with_antecedent(sentence.text, previous) if short else None
         offset = len(joined) - len(sentence.text) if joined is not None else 0
         texts.append(joined if joined is not None else sentence.text)
         clause_spans.append([(a + offset, b + offset) for a, b in splitter.clause_spans(sentence.text)])
@@ -395,6 +402,10 @@ def complete_multilingual(
     each chunk's vectors are put into whatever index is live by then (matched by text, so a build in between
     loses nothing) and saved under the lock, then `on_saved` is called (a service reloads). A build, a deletion
     above all, never waits for more than one save; `stop` ends the work between chunks."""
+    if not store.pending_multilingual(settings.index_dir):
+        return 0
+    with store.build_lock(settings.index_dir):  # an index that cannot be written is said so before any work
+        pass
     model: MultilingualEmbedder | None = None
     made = 0
     started = time.perf_counter()
