@@ -247,28 +247,37 @@ class OnnxEmbedder:
         parts: list[np.ndarray] = [np.zeros((len(s), self.dimension), np.float32) for s in spans]
         from tqdm import tqdm
 
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Tokenized once, all together, and batched by token count (not characters): the least padding.
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = [sum(e.attention_mask) for e in encodings]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
         bar = tqdm(total=len(texts), unit="sentence", desc="embedding", delay=1.0, disable=not progress or None)
         for begin in range(0, len(order), BATCH_SIZE):
             rows = order[begin : begin + BATCH_SIZE]
-            encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
-            tokens, mask = self._run(encodings)
+            width = max(lengths[i] for i in rows)
+            ids = np.array([encodings[i].ids[:width] for i in rows], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:width] for i in rows], dtype=np.int64)
+            tokens = self._session_run(ids, mask, np.array([encodings[i].type_ids[:width] for i in rows], dtype=np.int64))
             out[rows] = self._pool(tokens, mask)
             bar.update(len(rows))
             for j, i in enumerate(rows):
                 if spans[i]:
-                    parts[i] = _pool_spans(tokens[j], mask[j], encodings[j].offsets, spans[i])
+                    parts[i] = _pool_spans(tokens[j], mask[j], encodings[i].offsets[:width], spans[i])
         bar.close()
         return out, parts
 
     def _run(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        return self._session_run(ids, mask, types), mask
+
+    def _session_run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
-            feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
+            feeds["token_type_ids"] = types
         (tokens,) = self._session.run(None, feeds)
-        return tokens, mask
+        return np.asarray(tokens)
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         weights = mask[:, :, None].astype(np.float32)
