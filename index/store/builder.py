@@ -415,7 +415,8 @@ def complete_multilingual(
     """Make the pending multilingual vectors of the live index (English sentences of articles added since) and
     save them; returns how many were made (0: none pending, and the model was not loaded).
 
-    The embedding, which is the slow part, happens outside the build lock, MULTILINGUAL_CHUNK sentences at a time:
+    The embedding, which is the slow part, happens outside the build lock (with `on_saved`, MULTILINGUAL_CHUNK
+    sentences at a time):
     each chunk's vectors are put into whatever index is live by then (matched by text, so a build in between
     loses nothing) and saved under the lock, then `on_saved` is called (a service reloads). A build, a deletion
     above all, never waits for more than one save; `stop` ends the work between chunks."""
@@ -428,7 +429,9 @@ def complete_multilingual(
     started = time.perf_counter()
     while stop is None or not stop.is_set():
         data = store.load_index(settings.index_dir, model=model_identity(settings))
-        pending = data.shard.multilingual.pending()[:MULTILINGUAL_CHUNK]
+        # A serving process saves (and reloads) a chunk at a time, so Korean questions reach new sentences soon;
+        # a command line build saves once (each save rewrites the whole index).
+        pending = data.shard.multilingual.pending()[: MULTILINGUAL_CHUNK if on_saved is not None else None]
         if not len(pending):
             break
         model = model or (multilingual or (lambda: load_multilingual(settings)))()
