@@ -52,6 +52,17 @@ RATE_LIMIT = 6
 ALLOWED = [*range(1000, 1100), *range(-1100, -1000), *range(2000, 2100)]
 
 
+def _running(bot: Bot) -> Iterator[Bot]:
+    """A module's bot, started, and stopped with its Bot API double afterwards."""
+    try:
+        bot.start()
+        yield bot
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        bot.double.stop()
+
+
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     bot = prepare_bot(
@@ -60,13 +71,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         ALLOWED_CHAT_IDS=",".join(map(str, [*ALLOWED, ADMIN])),
         RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
     )
-    try:
-        bot.start()
-        yield bot
-    finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.stop()
-        bot.double.stop()
+    yield from _running(bot)
 
 
 def test_start_up_registers_commands_and_logs_counts(bot: Bot) -> None:
@@ -487,13 +492,7 @@ INVISIBLE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 @pytest.fixture(scope="module")
 def uploads(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
     bot = prepare_bot(tmp_path_factory.mktemp("uploads"), ADMIN_USER_IDS=str(ADMIN), TELEGRAM_FILE_BASE_URL="")
-    try:
-        bot.start()
-        yield bot
-    finally:
-        if bot.process is not None and bot.process.poll() is None:
-            bot.stop()
-        bot.double.stop()
+    yield from _running(bot)
 
 
 @pytest.mark.parametrize("case", range(len(HOSTILE_NAMES)), ids=[repr(n)[1:21] for n, _ in HOSTILE_NAMES])

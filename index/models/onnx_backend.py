@@ -224,19 +224,10 @@ class OnnxEmbedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Embed in length-sorted batches (less padding), returned in the original order."""
+        """Embed in batches sorted by token count (least padding), returned in the original order."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        from tqdm import tqdm
-
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        with tqdm(total=len(texts), unit="text", desc="embedding", delay=1.0, disable=not progress or None) as bar:
-            for begin in range(0, len(order), BATCH_SIZE):
-                rows = order[begin : begin + BATCH_SIZE]
-                out[rows] = self._encode_batch([texts[i] for i in rows])
-                bar.update(len(rows))
-        return out
+        return self.encode_spans(texts, [()] * len(texts), progress=progress)[0]
 
     def encode_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, progress: bool = False
@@ -266,12 +257,6 @@ class OnnxEmbedder:
         bar.close()
         return out, parts
 
-    def _run(self, encodings: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        return self._session_run(ids, mask, types), mask
-
     def _session_run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
@@ -285,6 +270,3 @@ class OnnxEmbedder:
         if self._normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return pooled.astype(np.float32)
-
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        return self._pool(*self._run(self._tokenizer.encode_batch(texts)))
