@@ -170,6 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_calibrate)
 
+    p = sub.add_parser("train-reader", help="train the reader model on public QA data (torch; about 45 minutes on 2 cores)")
+    p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the folder of squad2-dev-part.json and trecqa-*.jsonl")
+    p.add_argument("--output", type=Path, default=None, metavar="DIR", help="where the model goes (default: the shipped index/models/reader)")
+    p.add_argument("--epochs", type=float, default=1.0, help="passes over the training pairs (default 1)")
+    p.add_argument("--seed", type=int, default=13, help="the random seed (default 13)")
+    p.add_argument("--limit", type=_positive_count, default=None, metavar="N", help="train on at most N pairs (a smoke test)")
+    p.set_defaults(handler=cmd_train_reader)
+
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
     p.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="articles to measure with (default SEEDS_DIR)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
@@ -420,6 +428,22 @@ def cmd_calibrate(config: Config, args: argparse.Namespace) -> int:
         for language, m in models.items()
     }
     print(json.dumps(summary, indent=1, ensure_ascii=False))
+    return 0
+
+
+def cmd_train_reader(config: Config, args: argparse.Namespace) -> int:
+    """Train the reader and write it with its manifest; print the manifest's figures."""
+    from index.models import reader
+    from measure.train_reader import Options, train
+
+    if not args.data.is_dir():
+        raise EventBotError(f"{args.data}: no such folder (it should hold squad2-dev-part.json and trecqa-*.jsonl)")
+    output = args.output or reader.SHIPPED
+    try:
+        manifest = train(Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit), _notify)
+    except FileNotFoundError as exc:
+        raise EventBotError(str(exc)) from None
+    print(json.dumps({"written": str(output), "minutes": manifest["minutes"], "figures": manifest["figures"]}, indent=1))
     return 0
 
 

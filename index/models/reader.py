@@ -1,0 +1,141 @@
+"""The reader: a cross-encoder, trained by the project, that reads a question with one candidate sentence and
+gives the probability that the sentence answers it.
+
+The hybrid ranking finds the sentences about the question's subject; the reader tells which of them answers.
+It reads the question beside the sentence and what the sentence needs to be understood (its article's title and
+the sentence before it, `pair_text`: the one place that says what the model reads, in training and serving
+alike). The model is MiniLM-L6 fine-tuned by `eventbot train-reader` (measure/train_reader.py, torch there only)
+and shipped in this package as ONNX (`reader/`, with `manifest.json`: its data, their checksums, the seed, the
+figures). Serving runs it on ONNX Runtime with the tokenizers library and never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.core.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+SHIPPED = Path(__file__).with_name("reader")
+MODEL_FILE = "model.onnx"
+MANIFEST = "manifest.json"
+# Question, sentence and context together: enough for a news sentence with its title and the one before it.
+MAX_TOKENS = 160
+# Pairs run this many at a time, sorted by length (the least padding).
+BATCH_SIZE = 16
+# Only the start of the sentence before is read: it says what "it" or "the company" is.
+PREVIOUS_CHARS = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the reader reads of one candidate sentence."""
+
+    sentence: str
+    title: str = ""
+    previous: str | None = None
+
+
+def pair_text(candidate: Candidate) -> str:
+    """The second segment the model reads after the question: the sentence first (truncation cuts the context,
+    never the sentence), then the article's title and the sentence before it."""
+    context = candidate.title.strip()
+    if candidate.previous:
+        previous = candidate.previous.strip()[:PREVIOUS_CHARS]
+        context = f"{context}. {previous}" if context else previous
+    text = " ".join(candidate.sentence.split())
+    return f"{text} [SEP] {' '.join(context.split())}" if context else text
+
+
+class Reader(Protocol):
+    """What the ranker needs of a reader: one probability per candidate."""
+
+    name: str
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray: ...
+
+
+class OnnxReader:
+    """The shipped (or any exported) reader on ONNX Runtime."""
+
+    def __init__(self, folder: Path = SHIPPED, file: str | None = None) -> None:
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+            options.log_severity_level = 3
+            model = folder / (file or manifest.get("serving_file", MODEL_FILE))
+            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception as exc:  # a missing or damaged model: the caller reports it
+            log.debug("reader load failed", exc_info=True)
+            raise ModelLoadError(
+                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, "
+                "or set READER=off"
+            ) from None
+        self.name = str(manifest.get("name", "reader"))
+        self.manifest = manifest
+        self._tokenizer.enable_truncation(max_length=int(manifest.get("max_tokens", MAX_TOKENS)))
+        self._tokenizer.no_padding()
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        """P(answers) per candidate, in their order."""
+        return self.read_pairs([question] * len(candidates), candidates)
+
+    def read_pairs(self, questions: Sequence[str], candidates: Sequence[Candidate]) -> np.ndarray:
+        """P(candidate i answers question i)."""
+        if not candidates:
+            return np.zeros(0, dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([(q, pair_text(c)) for q, c in zip(questions, candidates, strict=True)])
+        lengths = [len(e.ids) for e in encodings]
+        order = sorted(range(len(encodings)), key=lengths.__getitem__)
+        logits = np.empty(len(encodings), dtype=np.float32)
+        for begin in range(0, len(order), BATCH_SIZE):
+            rows = order[begin : begin + BATCH_SIZE]
+            width = max(lengths[i] for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            types = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                n = lengths[i]
+                ids[j, :n], types[j, :n], mask[j, :n] = encodings[i].ids, encodings[i].type_ids, 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feeds["token_type_ids"] = types
+            (out,) = self._session.run(None, feeds)
+            logits[rows] = np.asarray(out, dtype=np.float32).reshape(len(rows), -1)[:, 0]
+        return (1.0 / (1.0 + np.exp(-np.clip(logits, -30.0, 30.0)))).astype(np.float32)
+
+
+_WORD = re.compile(r"\w+")
+
+
+class OverlapReader:
+    """A model-free stand-in for tests and for READER=overlap: the share of the question's words (of three letters
+    or more) that the sentence holds, squared. It knows nothing of answering, only of words."""
+
+    name = "overlap (no model)"
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        asked = {w for w in _WORD.findall(question.lower()) if len(w) >= 3}
+        if not asked:
+            return np.zeros(len(candidates), dtype=np.float32)
+        return np.array(
+            [(len(asked & set(_WORD.findall(c.sentence.lower()))) / len(asked)) ** 2 for c in candidates],
+            dtype=np.float32,
+        )

