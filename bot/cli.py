@@ -176,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=1.0, help="passes over the training pairs (default 1)")
     p.add_argument("--seed", type=int, default=13, help="the random seed (default 13)")
     p.add_argument("--limit", type=_positive_count, default=None, metavar="N", help="train on at most N pairs (a smoke test)")
+    p.add_argument("--serve", choices=("int8", "fp32"), default="int8", help="which export ships (default int8)")
     p.set_defaults(handler=cmd_train_reader)
 
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
@@ -440,7 +441,7 @@ def cmd_train_reader(config: Config, args: argparse.Namespace) -> int:
         raise EventBotError(f"{args.data}: no such folder (it should hold squad2-dev-part.json and trecqa-*.jsonl)")
     output = args.output or reader.SHIPPED
     try:
-        manifest = train(Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit), _notify)
+        manifest = train(Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit, serve=args.serve), _notify)
     except FileNotFoundError as exc:
         raise EventBotError(str(exc)) from None
     print(json.dumps({"written": str(output), "minutes": manifest["minutes"], "figures": manifest["figures"]}, indent=1))

@@ -12,7 +12,9 @@ from index.core.records import Answer, Sentence
 from index.service import QAService
 from measure import baselines
 
-MODES = ("hybrid", "bm25", "dense")
+# "reader": the system as served (hybrid ranking rescored by the reader); "hybrid": the same ranking without the
+# reader; two baselines. Without a reader (READER=off) the first two are one.
+MODES = ("reader", "hybrid", "bm25", "dense")
 DEPTH = 10
 
 
@@ -128,16 +130,20 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
     decline = [q for q in questions if not q.answers]
     texts = [q.question for q in answerable]
     answers = service.answer_many(texts, DEPTH) if answerable else []
-    returned = {"hybrid": [[hit.sentence for hit in answer.hits] for answer in answers]}
+    served = "reader" if service.reader is not None else "hybrid"
+    returned = {served: [[hit.sentence for hit in answer.hits] for answer in answers]}
     if answerable:
         data = service.data
+        if service.reader is not None:
+            alone = QAService(service.settings, service.embedder, data, service.multilingual, reader=None)
+            returned["hybrid"] = [[hit.sentence for hit in a.hits] for a in alone.answer_many(texts, DEPTH)]
         prepared = [service.prepare(t).text for t in texts]
         vectors = service.embedder.encode(prepared)
         returned["bm25"] = baselines.ranked(data, baselines.bm25(data), prepared, vectors, DEPTH)
         returned["dense"] = baselines.ranked(data, baselines.dense(data), prepared, vectors, DEPTH)
     scores: dict[str, Scores] = {}
     n = max(1, len(answerable))
-    for mode in MODES:
+    for mode in (m for m in MODES if m != "reader" or service.reader is not None):
         ranks = [_rank(sentences, item) for sentences, item in zip(returned.get(mode, []), answerable, strict=True)]
         scores[mode] = Scores(
             recall_1=sum(r == 1 for r in ranks) / n,
@@ -146,12 +152,12 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
         )
     misses = [
         _miss(answer, item)
-        for answer, item, sentences in zip(answers, answerable, returned["hybrid"], strict=True)
+        for answer, item, sentences in zip(answers, answerable, returned.get(served, []), strict=True)
         if _rank(sentences, item) != 1 or not answer.answered
     ]
     declined_answers = service.answer_many([q.question for q in decline], service.settings.top_k) if decline else []
     misses += [_miss(a, q) for a, q in zip(declined_answers, decline, strict=True) if a.answered]
-    top_right = [_rank(sentences, item) == 1 for sentences, item in zip(returned["hybrid"], answerable, strict=True)]
+    top_right = [_rank(sentences, item) == 1 for sentences, item in zip(returned.get(served, []), answerable, strict=True)]
     every = [*answers, *declined_answers]
     confidences = [a.hits[0].confidence if a.hits else float("-inf") for a in every]
     return Report(
@@ -203,7 +209,7 @@ def format_report(name: str, report: Report) -> str:
     lines = [f"{name}: {report.answerable} answerable, {report.should_decline} should be declined"]
     if report.answerable:
         lines.append(f"{'':10} {'R@1':>6} {'R@3':>6} {'MRR@10':>7}")
-        labels = {"hybrid": "hybrid", "bm25": "BM25", "dense": "dense"}
+        labels = {"reader": "+ reader", "hybrid": "hybrid", "bm25": "BM25", "dense": "dense"}
         for mode, s in report.scores.items():
             lines.append(f"{labels[mode]:10} {s.recall_1:6.3f} {s.recall_3:6.3f} {s.mrr_10:7.3f}")
     if report.declined is not None:

@@ -73,6 +73,7 @@ class Options:
     batch_size: int = 32
     learning_rate: float = 5e-5
     limit: int | None = None  # at most this many training pairs (a tiny run for the test)
+    serve: str = "int8"  # which export ships: int8 (dynamic quantisation) or fp32; the other is deleted
     news: bool = True
 
 
@@ -294,7 +295,7 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
             "pairs": counts,
             "held_out_pairs": len(held),
             "training_minutes": round(training_minutes, 1),
-            "serving_file": MODEL_FILE,
+            "serving_file": INT8_FILE if options.serve == "int8" else MODEL_FILE,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         figures = {}
@@ -309,6 +310,8 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
         manifest["figures"] = figures
         manifest["minutes"] = round((time.monotonic() - began) / 60, 1)
         manifest["model_sha256"] = {name: sha256(staging / name) for name in (MODEL_FILE, INT8_FILE)}
+        unused = MODEL_FILE if manifest["serving_file"] == INT8_FILE else INT8_FILE
+        (staging / unused).unlink()  # only the serving file ships (the figures of both stay in the manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         shutil.rmtree(options.output, ignore_errors=True)
         options.output.parent.mkdir(parents=True, exist_ok=True)

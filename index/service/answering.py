@@ -18,6 +18,7 @@ from index.core.records import Answer, DocumentInfo
 from index.core.settings import Settings
 from index.models.embedder import Embedder, load_embedder, model_identity
 from index.models.multilingual import MultilingualEmbedder, load_multilingual
+from index.models.reader import Reader, load_reader
 from index.ranking import Ranked, Ranker, answerability, decide
 from index.store.builder import update_index
 
@@ -52,14 +53,24 @@ class QAService:
     """Holds the model and the index, loaded once; `answer` is safe to call from worker threads."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, data: store.IndexData, multilingual: MultilingualEmbedder | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        data: store.IndexData,
+        multilingual: MultilingualEmbedder | None = None,
+        reader: Reader | None | bool = True,
     ) -> None:
+        """`reader`: True loads the one READER names; None serves without one."""
         self.settings = settings
         self.embedder = embedder
         self.judges = answerability.judges(settings)
         self.multilingual = multilingual or load_multilingual(settings)
+        self.reader = load_reader(settings) if reader is True else reader or None
         self._reloading = threading.Lock()
-        self._ranker = Ranker(data, self.judges, self.multilingual.model_name)
+        self._ranker = self._ranker_for(data)
+
+    def _ranker_for(self, data: store.IndexData) -> Ranker:
+        return Ranker(data, self.judges, self.multilingual.model_name, self.reader, self.settings.reader_candidates)
 
     @classmethod
     def open(
@@ -75,13 +86,14 @@ class QAService:
         With `complete` the pending multilingual vectors are made first too; a front end that runs a `Watcher`
         says False, and the watcher makes them in the background while answers go on."""
         answerability.judges(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
+        reader = load_reader(settings)  # and so is a missing or damaged reader
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         second = cache(lambda: load_multilingual(settings))
         report = update_index(settings, model, notify, repair=False, progress=True, second=second, multilingual=complete)
         if report is not None:
             notify(report.summary())
         data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=model().dimension)
-        return cls(settings, model(), data, second())
+        return cls(settings, model(), data, second(), reader)
 
     @property
     def data(self) -> store.IndexData:
@@ -104,7 +116,7 @@ class QAService:
                 self.settings.index_dir, model=model_identity(self.settings), dimension=self.embedder.dimension
             )
             try:
-                ranker = Ranker(data, self.judges, self.multilingual.model_name)
+                ranker = self._ranker_for(data)
                 ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
             except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
                 log.warning("the new index failed its probe question", exc_info=True)

@@ -1,0 +1,197 @@
+"""The reader: it rescores the hybrid ranking's best candidates, its probability is evidence for declining, the
+shipped model matches its manifest, and the training command works (on a tiny set)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.format import CLOSEST, DECLINE, answer_text
+from index.core.settings import Settings
+from index.models import reader
+from index.models.embedder import Embedder
+from index.models.reader import Candidate, OverlapReader, pair_text
+from index.ranking.answerability import FEATURES
+from index.ranking.ranker import W_READER
+from index.service import QAService
+from tests.helpers import REAL_ENGLISH
+
+READER_FEATURE = FEATURES.index("reader")
+QUESTION = "Where was K-Defense Day held?"
+
+
+class Scripted:
+    """A fake reader: probability 1 for sentences holding `favourite`, 0 for the rest; it records what it read."""
+
+    name = "scripted"
+
+    def __init__(self, favourite: str) -> None:
+        self.favourite = favourite
+        self.read_calls: list[tuple[str, list[Candidate]]] = []
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        self.read_calls.append((question, list(candidates)))
+        return np.array([float(self.favourite in c.sentence) for c in candidates])
+
+
+def served(settings: Settings, hashing: Embedder, fake: object | None) -> QAService:
+    plain = QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
+    return QAService(settings, hashing, plain.data, plain.multilingual, reader=fake)  # type: ignore[arg-type]
+
+
+def test_the_reader_puts_the_sentence_it_reads_as_the_answer_first(settings: Settings, hashing: Embedder) -> None:
+    alone = served(settings, hashing, None).answer(QUESTION, top_k=5).hits
+    # The lowest of the hits whose hybrid score is within the reader's weight of the first one's.
+    close = [hit for hit in alone[1:] if alone[0].score - hit.score < W_READER]
+    assert close
+    chosen = close[-1].sentence.text
+    fake = Scripted(chosen)
+    read = served(settings, hashing, fake).answer(QUESTION, top_k=5).hits
+    assert read[0].sentence.text == chosen and alone[0].sentence.text != chosen
+    assert len(fake.read_calls) == 1 and len(fake.read_calls[0][1]) == settings.reader_candidates
+    # A reader that finds no answer among them leaves the hybrid order as it was.
+    unmoved = served(settings, hashing, Scripted("no sentence says this")).answer(QUESTION, top_k=5).hits
+    assert [h.sentence for h in unmoved] == [h.sentence for h in alone]
+
+
+def test_the_readers_probability_is_evidence_for_the_answerability_model(settings: Settings, hashing: Embedder) -> None:
+    service = served(settings, hashing, None)
+    first = service.answer(QUESTION).hits[0].sentence.text
+    fake = QAService(settings, hashing, service.data, service.multilingual, reader=Scripted(first))  # type: ignore[arg-type]
+    ranked = fake.rank([QUESTION], 3)[0]
+    assert ranked.evidence[0][READER_FEATURE] == 1.0 and ranked.evidence[1][READER_FEATURE] == 0.0
+    without = service.rank([QUESTION], 3)[0]
+    assert all(e[READER_FEATURE] == 0.0 for e in without.evidence)  # no reader: no evidence from one
+
+
+def test_the_reader_reads_each_sentence_with_its_title_and_the_sentence_before_in_its_paragraph(
+    settings: Settings, hashing: Embedder
+) -> None:
+    fake = Scripted("nothing")
+    service = served(settings, hashing, fake)
+    service.answer(QUESTION)
+    candidates = fake.read_calls[0][1]
+    by_text = {s.text: s for s in service.data.sentences}
+    title = service.data.manifest.documents[0].title
+    assert {c.title for c in candidates} == {title}
+    for candidate in candidates:
+        sentence = by_text[candidate.sentence]
+        if sentence.sentence == 1:
+            assert candidate.previous is None  # the first of a paragraph has nothing before it there
+        else:
+            before = next(s for s in service.data.sentences if (s.paragraph, s.sentence) == (sentence.paragraph, sentence.sentence - 1))
+            assert candidate.previous == before.text
+    assert any(c.previous for c in candidates)
+    # What the model reads: the sentence first (so truncation cuts context, not the sentence), then the context.
+    text = pair_text(Candidate("Forty boats sailed.", "Harbour fair", "The fair opened on Monday."))
+    assert text == "Forty boats sailed. [SEP] Harbour fair. The fair opened on Monday."
+    assert pair_text(Candidate("  Forty   boats. ")) == "Forty boats."
+
+
+def test_a_korean_question_is_not_read_by_the_english_reader(settings: Settings, hashing: Embedder) -> None:
+    fake = Scripted("Hyatt")
+    served(settings, hashing, fake).answer("국방의 날 행사는 어디에서 열렸나요?")
+    assert fake.read_calls == []
+
+
+def test_the_overlap_stand_in_and_the_reader_setting(settings: Settings) -> None:
+    scores = OverlapReader().read("How many fishing boats sailed?", [Candidate("Forty fishing boats sailed."), Candidate("It rained.")])
+    assert scores[0] == pytest.approx((3 / 5) ** 2) and scores[1] == 0.0  # fishing, boats, sailed of five words
+    assert reader.load_reader(settings) is None  # auto with the hashing backend: off
+    assert isinstance(reader.load_reader(settings.model_copy(update={"reader": "overlap"})), OverlapReader)
+    assert Settings(embedding_backend="onnx").reader_kind() == "onnx"
+
+
+def test_a_bad_reader_setting_is_one_line_naming_it(env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("READER", "gpt")
+    assert main(["ask", QUESTION]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "READER" in err and "auto, onnx, overlap or off" in err and "\n" not in err
+
+
+def test_a_missing_reader_model_is_one_line_that_says_how_to_go_on(tmp_path: Path) -> None:
+    with pytest.raises(reader.ModelLoadError, match="READER=off"):
+        reader.OnnxReader(tmp_path)
+
+
+def test_the_manifest_matches_the_shipped_model() -> None:
+    manifest = json.loads((reader.SHIPPED / reader.MANIFEST).read_text(encoding="utf-8"))
+    serving = reader.SHIPPED / manifest["serving_file"]
+    assert serving.is_file()
+    from measure.train_reader import sha256
+
+    assert sha256(serving) == manifest["model_sha256"][manifest["serving_file"]]
+    assert sorted(p.name for p in reader.SHIPPED.iterdir()) == sorted([manifest["serving_file"], reader.MANIFEST, "tokenizer.json"])
+    assert {Path(d["file"]).name for d in manifest["data"]} >= {"squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"}
+    assert all(len(d["sha256"]) == 64 for d in manifest["data"])
+    assert manifest["seed"] == 13 and manifest["command"].startswith("eventbot train-reader")
+    for figures in manifest["figures"].values():
+        assert 0.5 < figures["held_out_auc"] <= 1.0
+
+
+def tiny_training_data(folder: Path) -> Path:
+    """Two SQuAD-format articles and a few TrecQA pairs: enough for the command to run end to end."""
+    folder.mkdir()
+    paragraphs = [
+        {
+            "context": "The harbour fair opened on Monday. A parade of forty fishing boats sailed past the pier. It rained later.",
+            "qas": [
+                {"question": "How many boats sailed in the parade?", "is_impossible": False, "answers": [{"text": "forty", "answer_start": 49}]},
+                {"question": "Who opened the fair?", "is_impossible": True, "answers": []},
+            ],
+        },
+        {
+            "context": "The mayor spoke at noon. She promised a new lighthouse by 2027.",
+            "qas": [{"question": "When will the lighthouse be built?", "is_impossible": False, "answers": [{"text": "2027", "answer_start": 58}]}],
+        },
+    ]
+    squad = {"data": [{"title": "Harbour_fair", "paragraphs": paragraphs}, {"title": "Town", "paragraphs": paragraphs[1:]}]}
+    (folder / "squad2-dev-part.json").write_text(json.dumps(squad), encoding="utf-8")
+    rows = [
+        {"question": "Who wrote Hamlet ?", "sentence": "Hamlet was written by Shakespeare .", "label": 1},
+        {"question": "Who wrote Hamlet ?", "sentence": "Hamlet is set in Denmark .", "label": 0},
+    ]
+    for name in ("trecqa-train.jsonl", "trecqa-dev.jsonl"):
+        (folder / name).write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.model
+def test_the_training_command_runs_on_a_tiny_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tiny_training_data(tmp_path / "data")
+    output = tmp_path / "reader"
+    assert main(["train-reader", "--data", str(data), "--output", str(output), "--limit", "48"]) == 0
+    manifest = json.loads((output / reader.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["serving_file"] == "model.int8.onnx" and not (output / "model.onnx").exists()
+    assert {d["file"].split("/")[-1] for d in manifest["data"]} >= {"squad2-dev-part.json", "trecqa-train.jsonl"}
+    probabilities = reader.OnnxReader(output).read("How many boats?", [Candidate("Forty boats."), Candidate("It rained.")])
+    assert probabilities.shape == (2,) and np.all((probabilities > 0) & (probabilities < 1))
+    assert main(["train-reader", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_a_literal_answer_is_answered_and_a_near_topic_question_declined_honestly(tmp_path: Path, real_embedder: Embedder) -> None:
+    seeds = tmp_path / "articles"
+    seeds.mkdir()
+    (seeds / "fair.txt").write_text(
+        "date 2025-09-14 Busan harbour festival draws crowds\n"
+        "The Busan harbour festival opened on Saturday with a parade of forty fishing boats along the seafront.\n"
+        "Organisers said the festival would run for three days and include a fireworks show on Sunday night.\n"
+        "Local restaurants reported a busy weekend as visitors filled the waterfront.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", **REAL_ENGLISH)
+    service = QAService.open(settings, lambda message: None, embedder=lambda _: real_embedder)
+    assert service.reader is not None
+    literal = service.answer("How many fishing boats were in the harbour parade?")
+    assert literal.answered and "forty fishing boats" in literal.hits[0].sentence.text
+    assert literal.hits[0].confidence >= 0.5
+    near = service.answer("How much did the fireworks show cost?")  # about the fireworks, but never said
+    assert not near.answered
+    assert answer_text(near).startswith((CLOSEST, DECLINE))
