@@ -25,6 +25,7 @@ from index.core.settings import Settings
 from index.ranking.answerability import FEATURES, MODEL_KEYS, Model, model_key, path_for
 from index.service import QAService
 from measure.evaluate import Question, is_hit, load_questions
+from measure.squad2 import write_tuning_set
 
 REPO = Path(__file__).resolve().parent.parent
 # The threshold declines as much as it can while wrongly declining at most this share of the answerable tuning
@@ -180,13 +181,18 @@ def calibrate(
     output: Path,
     extra: Sequence[tuple[Path, Path]] = (),
     notify: Callable[[str], None] = lambda message: None,
+    training_data: Path | None = None,
 ) -> dict[str, dict[str, object]]:
-    """Fit on every tuning set (and `extra` (questions file, articles folder) pairs) and write one model per
-    language: English to `output`, Korean beside it (`answerability.path_for`)."""
+    """Fit on every tuning set (and `extra` (questions file, articles folder) pairs, and with `training_data` the
+    SQuAD 2.0 questions the reader held out, `squad2.write_tuning_set`) and write one model per language:
+    English to `output`, Korean beside it (`answerability.path_for`)."""
     scratch = Path(tempfile.mkdtemp(prefix="eventbot-calibrate-"))
     try:
         sets = tuning_sets()
         sets += [(f"extra-{i}", seeds, load_questions(questions)) for i, (questions, seeds) in enumerate(extra, start=1)]
+        if training_data is not None:
+            write_tuning_set(training_data, scratch / "squad2")
+            sets.append(("squad2-heldout", scratch / "squad2/docs", load_questions(scratch / "squad2/report.jsonl")))
         samples = []
         for name, corpus, questions in sets:
             notify(f"{name}: {len(questions)} questions")

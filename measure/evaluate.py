@@ -55,7 +55,7 @@ class Bucket:
     share_correct: float
 
 
-BUCKETS = 5
+BUCKETS = 10
 
 
 def calibration(confidences: Sequence[float], correct: Sequence[bool], buckets: int = BUCKETS) -> list[Bucket]:
@@ -82,6 +82,14 @@ class Report:
     misses: list[Miss] = field(default_factory=list)
     calibration: list[Bucket] = field(default_factory=list)
 
+    @property
+    def ece(self) -> float | None:
+        """Expected calibration error: the question-weighted mean gap between confidence and share right per bucket."""
+        total = sum(b.count for b in self.calibration)
+        if not total:
+            return None
+        return sum(b.count * abs(b.mean_confidence - b.share_correct) for b in self.calibration) / total
+
     def as_dict(self) -> dict[str, object]:
         return {
             "answerable": self.answerable,
@@ -90,6 +98,7 @@ class Report:
             "declined": self.declined,
             "wrongly_declined": self.wrongly_declined,
             "calibration": [asdict(bucket) for bucket in self.calibration],
+            "ece": self.ece,
         }
 
 
@@ -159,7 +168,7 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
     misses += [_miss(a, q) for a, q in zip(declined_answers, decline, strict=True) if a.answered]
     top_right = [_rank(sentences, item) == 1 for sentences, item in zip(returned.get(served, []), answerable, strict=True)]
     every = [*answers, *declined_answers]
-    confidences = [a.hits[0].confidence if a.hits else float("-inf") for a in every]
+    confidences = [a.hits[0].confidence if a.hits else 0.0 for a in every]
     return Report(
         calibration=calibration(confidences, [*top_right, *(False for _ in declined_answers)]),
         answerable=len(answerable),
@@ -217,7 +226,7 @@ def format_report(name: str, report: Report) -> str:
     if report.wrongly_declined is not None:
         lines.append(f"answerable wrongly declined: {report.wrongly_declined:.1%} of {report.answerable}")
     if report.calibration:
-        lines.append("calibration (best hit's confidence -> share answered right by it):")
+        lines.append(f"calibration (best hit's confidence -> share answered right by it; ECE {report.ece:.3f}):")
         lines += [
             f"  {b.low:7.3f} .. {b.high:7.3f}  {b.count:4d} questions  "
             f"mean {b.mean_confidence:6.3f}  right {b.share_correct:6.1%}"

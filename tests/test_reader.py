@@ -84,7 +84,9 @@ def test_the_reader_reads_each_sentence_with_its_title_and_the_sentence_before_i
         if sentence.sentence == 1:
             assert candidate.previous is None  # the first of a paragraph has nothing before it there
         else:
-            before = next(s for s in service.data.sentences if (s.paragraph, s.sentence) == (sentence.paragraph, sentence.sentence - 1))
+            before = next(
+                s for s in service.data.sentences if (s.paragraph, s.sentence) == (sentence.paragraph, sentence.sentence - 1)
+            )
             assert candidate.previous == before.text
     assert any(c.previous for c in candidates)
     # What the model reads: the sentence first (so truncation cuts context, not the sentence), then the context.
@@ -100,14 +102,18 @@ def test_a_korean_question_is_not_read_by_the_english_reader(settings: Settings,
 
 
 def test_the_overlap_stand_in_and_the_reader_setting(settings: Settings) -> None:
-    scores = OverlapReader().read("How many fishing boats sailed?", [Candidate("Forty fishing boats sailed."), Candidate("It rained.")])
+    scores = OverlapReader().read(
+        "How many fishing boats sailed?", [Candidate("Forty fishing boats sailed."), Candidate("It rained.")]
+    )
     assert scores[0] == pytest.approx((3 / 5) ** 2) and scores[1] == 0.0  # fishing, boats, sailed of five words
     assert reader.load_reader(settings) is None  # auto with the hashing backend: off
     assert isinstance(reader.load_reader(settings.model_copy(update={"reader": "overlap"})), OverlapReader)
     assert Settings(embedding_backend="onnx").reader_kind() == "onnx"
 
 
-def test_a_bad_reader_setting_is_one_line_naming_it(env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_reader_setting_is_one_line_naming_it(
+    env: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("READER", "gpt")
     assert main(["ask", QUESTION]) == 1
     err = capsys.readouterr().err.strip()
@@ -126,7 +132,9 @@ def test_the_manifest_matches_the_shipped_model() -> None:
     from measure.train_reader import sha256
 
     assert sha256(serving) == manifest["model_sha256"][manifest["serving_file"]]
-    assert sorted(p.name for p in reader.SHIPPED.iterdir()) == sorted([manifest["serving_file"], reader.MANIFEST, "tokenizer.json"])
+    assert sorted(p.name for p in reader.SHIPPED.iterdir()) == sorted(
+        [manifest["serving_file"], reader.MANIFEST, "tokenizer.json"]
+    )
     assert {Path(d["file"]).name for d in manifest["data"]} >= {"squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"}
     assert all(len(d["sha256"]) == 64 for d in manifest["data"])
     assert manifest["seed"] == 13 and manifest["command"].startswith("eventbot train-reader")
@@ -139,15 +147,27 @@ def tiny_training_data(folder: Path) -> Path:
     folder.mkdir()
     paragraphs = [
         {
-            "context": "The harbour fair opened on Monday. A parade of forty fishing boats sailed past the pier. It rained later.",
+            "context": (
+                "The harbour fair opened on Monday. A parade of forty fishing boats sailed past the pier. It rained later."
+            ),
             "qas": [
-                {"question": "How many boats sailed in the parade?", "is_impossible": False, "answers": [{"text": "forty", "answer_start": 49}]},
+                {
+                    "question": "How many boats sailed in the parade?",
+                    "is_impossible": False,
+                    "answers": [{"text": "forty", "answer_start": 49}],
+                },
                 {"question": "Who opened the fair?", "is_impossible": True, "answers": []},
             ],
         },
         {
             "context": "The mayor spoke at noon. She promised a new lighthouse by 2027.",
-            "qas": [{"question": "When will the lighthouse be built?", "is_impossible": False, "answers": [{"text": "2027", "answer_start": 58}]}],
+            "qas": [
+                {
+                    "question": "When will the lighthouse be built?",
+                    "is_impossible": False,
+                    "answers": [{"text": "2027", "answer_start": 58}],
+                }
+            ],
         },
     ]
     squad = {"data": [{"title": "Harbour_fair", "paragraphs": paragraphs}, {"title": "Town", "paragraphs": paragraphs[1:]}]}
@@ -176,7 +196,9 @@ def test_the_training_command_runs_on_a_tiny_set(tmp_path: Path, capsys: pytest.
 
 
 @pytest.mark.model
-def test_a_literal_answer_is_answered_and_a_near_topic_question_declined_honestly(tmp_path: Path, real_embedder: Embedder) -> None:
+def test_a_literal_answer_is_answered_and_a_near_topic_question_declined_honestly(
+    tmp_path: Path, real_embedder: Embedder
+) -> None:
     seeds = tmp_path / "articles"
     seeds.mkdir()
     (seeds / "fair.txt").write_text(

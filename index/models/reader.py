@@ -85,8 +85,7 @@ class OnnxReader:
         except Exception as exc:  # a missing or damaged model: the caller reports it
             log.debug("reader load failed", exc_info=True)
             raise ModelLoadError(
-                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, "
-                "or set READER=off"
+                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, or set READER=off"
             ) from None
         self.name = str(manifest.get("name", "reader"))
         self.manifest = manifest

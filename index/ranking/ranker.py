@@ -15,6 +15,7 @@ import numpy as np
 from index.content.words import tokenize
 from index.core.language import KOREAN, has_hangul, language_of
 from index.core.records import Hit
+from index.models.multilingual import MODEL_NAME as E5
 from index.models.multilingual import stretch
 from index.models.reader import Candidate, Reader
 from index.ranking import duplicates, features
@@ -46,6 +47,9 @@ FIGURE_POOL = 8
 W_LANGUAGE = 0.05
 # A follow-up question ("And when?") leans towards the article the previous answer quoted.
 W_FOLLOWUP = 0.3
+# English questions are also matched by the multilingual e5 model (its vectors are in every index): its cosine
+# to an English sentence, on the English model's scale, is added with this weight (0: not asked).
+W_E5_ENGLISH = 0.0
 # The reader's probability that a sentence answers, added to the ranking score of the candidates it reads.
 W_READER = 1.0
 
@@ -104,7 +108,7 @@ class Ranker:
 
     def needs_multilingual(self, question: str) -> bool:
         """Whether ranking this question needs its multilingual vector: a Korean question, or Korean articles."""
-        return self.has_korean or has_hangul(question)
+        return self.has_korean or has_hangul(question) or (W_E5_ENGLISH > 0 and self.multilingual_model == E5)
 
     def rank(
         self,
@@ -161,6 +165,9 @@ class Ranker:
             dense = np.where(use, sentence2, dense)
             clause = np.where(use, sentence2, clause)
             around = np.where(use, stretch(second.paragraphs.similarity(rows, q2), self.multilingual_model), around)
+            e5_english = W_E5_ENGLISH * np.where(use, 0.0, sentence2) if language != KOREAN and W_E5_ENGLISH > 0 else 0.0
+        else:
+            e5_english = 0.0
         fused = (
             W_SENTENCE * dense
             + W_CLAUSE * clause
@@ -168,6 +175,7 @@ class Ranker:
             + W_BM25 * _unit(lexical)[rows]
             + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
             + W_RECENCY * self._recency[rows]
+            + e5_english
         )
         if self.has_korean:
             fused = fused + W_LANGUAGE * (self._korean_row[rows] == (language == KOREAN))
@@ -228,7 +236,11 @@ class Ranker:
         for row in rows.tolist():
             sentence = sentences[row]
             before = sentences[row - 1] if row > 0 else None
-            previous = before.text if before is not None and (before.doc_id, before.paragraph) == (sentence.doc_id, sentence.paragraph) else None
+            previous = (
+                before.text
+                if before is not None and (before.doc_id, before.paragraph) == (sentence.doc_id, sentence.paragraph)
+                else None
+            )
             candidates.append(Candidate(sentence.text, self.documents[sentence.doc_id].title, previous))
         return np.asarray(self.reader.read(question, candidates), dtype=np.float64)
 

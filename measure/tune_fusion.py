@@ -1,0 +1,104 @@
+"""Fitting how the reader joins the ranking: its weight, how many candidates it reads, and e5 for English.
+
+`python -m measure.tune_fusion` builds each tuning corpus once (the seed with eval/dev.jsonl and
+eval/article-tune.jsonl, the newsroom's tune half, squad-multi's tune half: never a report half, and never
+eval/reader/, which the reader trained on), asks the answerable questions under every combination of
+W_READER, READER_CANDIDATES and W_E5_ENGLISH, and prints top-1 per set and their mean, best first. The reader's
+probabilities are cached per (question, sentence), so the grid costs one read of the deepest candidates.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.core.settings import load_settings
+from index.models.reader import Candidate, Reader, load_reader
+from index.ranking import ranker as ranking
+from index.service import QAService
+from measure.calibrate import tuning_sets
+from measure.evaluate import is_hit
+
+WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+DEPTHS = (10, 20, 30)
+E5_WEIGHTS = (0.0, 0.25, 0.5)
+ENGLISH_SETS = ("seed", "newsroom", "squad-multi")
+
+
+class Cached:
+    """A reader that remembers what it has read."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader, self.name, self.seen = reader, reader.name, {}  # type: ignore[var-annotated]
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        missing = [c for c in candidates if (question, c) not in self.seen]
+        if missing:
+            for c, p in zip(missing, self.reader.read(question, missing), strict=True):
+                self.seen[(question, c)] = float(p)
+        return np.array([self.seen[(question, c)] for c in candidates])
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    settings = load_settings()
+    reader = load_reader(settings.model_copy(update={"reader": "onnx"}))
+    assert reader is not None
+    cached = Cached(reader)
+    scratch = Path(tempfile.mkdtemp(prefix="eventbot-fusion-"))
+    results = []
+    try:
+        services = {}
+        for name, corpus, questions in tuning_sets():
+            if name not in ENGLISH_SETS:
+                continue
+            local = settings.model_copy(update={"seeds_dir": corpus, "index_dir": scratch / name})
+            service = QAService.open(local, lambda message: None)
+            service = QAService(local, service.embedder, service.data, service.multilingual, reader=cached)
+            services[name] = (service, [q for q in questions if q.answers])
+        for weight, depth, e5 in itertools.product(WEIGHTS, DEPTHS, E5_WEIGHTS):
+            if weight == 0.0 and depth != DEPTHS[0]:
+                continue
+            ranking.W_READER, ranking.W_E5_ENGLISH = weight, e5
+            top1 = {}
+            for name, (service, answerable) in services.items():
+                service._ranker.reader_candidates = depth
+                service._ranker.reader = cached if weight > 0 else None
+                texts = [service.prepare(q.question).text for q in answerable]
+                ranked = service.rank(texts, 1)
+                rows = [r.rows[0] if r.rows else None for r in ranked]
+                top1[name] = float(
+                    np.mean(
+                        [
+                            row is not None and is_hit(service.data.sentences[row].text, q)
+                            for row, q in zip(rows, answerable, strict=True)
+                        ]
+                    )
+                )
+            mean = float(np.mean(list(top1.values())))
+            results.append(
+                {
+                    "w_reader": weight,
+                    "candidates": depth,
+                    "w_e5": e5,
+                    "mean": round(mean, 4),
+                    **{k: round(v, 4) for k, v in top1.items()},
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print("best first:")
+    for row in sorted(results, key=lambda r: -r["mean"])[:10]:
+        print(json.dumps(row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
