@@ -49,9 +49,9 @@ W_LANGUAGE = 0.05
 W_FOLLOWUP = 0.3
 # English questions are also matched by the multilingual e5 model (its vectors are in every index): its cosine
 # to an English sentence, on the English model's scale, is added with this weight (0: not asked).
-W_E5_ENGLISH = 0.0
+W_E5_ENGLISH = 1.5
 # The reader's probability that a sentence answers, added to the ranking score of the candidates it reads.
-W_READER = 1.0
+W_READER = 0.25
 
 
 @dataclass(frozen=True, slots=True)
