@@ -16,8 +16,8 @@ from index.core.settings import Settings
 from index.models import reader
 from index.models.embedder import Embedder
 from index.models.reader import Candidate, OverlapReader, pair_text
-from index.ranking.answerability import FEATURES
 from index.ranking import ranker as ranking
+from index.ranking.answerability import FEATURES
 from index.service import QAService
 from tests.helpers import REAL_ENGLISH
 

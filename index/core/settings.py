@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # backend, else onnx).
     reader: str = "auto"
     # How many of the hybrid ranking's best sentences the reader reads per question.
-    reader_candidates: int = Field(default=10, ge=1, le=100)
+    reader_candidates: int = Field(default=5, ge=1, le=100)
     model_cache_dir: Path = Path(".eventbot/models")
     top_k: int = Field(default=3, ge=1, le=20)
     # A probability (0-1): answer when a hit answers the question with at least this probability.

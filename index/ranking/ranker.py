@@ -189,7 +189,8 @@ class Ranker:
         read = np.zeros(len(rows), dtype=np.float64)  # the reader's probability, where it has read the sentence
         reads = self.reader is not None and language != KOREAN
         if reads:
-            leaders = np.argsort(-fused, kind="stable")[: self.reader_candidates]
+            # At least as deep as the hits shown: each is read in the one batch.
+            leaders = np.argsort(-fused, kind="stable")[: max(self.reader_candidates, top_k)]
             read[leaders] = self._read(question, rows[leaders])
             fused = fused.copy()
             fused[leaders] += W_READER * read[leaders]
