@@ -207,6 +207,8 @@ class OnnxEmbedder:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.intra_op_num_threads = max(1, os.cpu_count() or 1)
             options.log_severity_level = 3
+            # No busy-waiting after a run: e5 and the reader share the two cores with it.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             model = folder / (INT8_FILE if int8 else "model.onnx")
             self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))

@@ -79,6 +79,8 @@ class OnnxReader:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             options.intra_op_num_threads = max(1, os.cpu_count() or 1)
             options.log_severity_level = 3
+            # No busy-waiting after a run: the English embedder and e5 run next, on the same two cores.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             model = folder / (file or manifest.get("serving_file", MODEL_FILE))
             self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
