@@ -77,7 +77,8 @@ def test_the_reader_reads_each_sentence_with_its_title_and_the_sentence_before_i
     settings: Settings, hashing: Embedder
 ) -> None:
     fake = Scripted("nothing")
-    service = served(settings, hashing, fake)
+    # Read every sentence of the article, so that sentences later in their paragraphs are among them.
+    service = served(settings.model_copy(update={"reader_candidates": 50}), hashing, fake)
     service.answer(QUESTION)
     candidates = fake.read_calls[0][1]
     by_text = {s.text: s for s in service.data.sentences}
