@@ -3,7 +3,7 @@
 `python -m measure.tune_fusion` builds each tuning corpus once (the seed with eval/dev.jsonl and
 eval/article-tune.jsonl, the newsroom's tune half, squad-multi's tune half: never a report half, and never
 eval/reader/, which the reader trained on), asks the answerable questions under every combination of
-W_READER, READER_CANDIDATES and W_E5_ENGLISH, and prints top-1 per set and their mean, best first. The reader's
+W_READER, READER_CANDIDATES, W_E5_ENGLISH and READER_FLOOR, and prints top-1 per set and their mean, best first. The reader's
 probabilities are cached per (question, sentence), so the grid costs one read of the deepest candidates.
 """
 
@@ -26,9 +26,10 @@ from index.service import QAService
 from measure.calibrate import tuning_sets
 from measure.evaluate import is_hit
 
-WEIGHTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
-DEPTHS = (10, 20, 30)
-E5_WEIGHTS = (0.0, 0.25, 0.5)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+DEPTHS = (5, 10)
+E5_WEIGHTS = (1.5,)
+FLOORS = (0.0, 0.1, 0.2, 0.3)
 ENGLISH_SETS = ("seed", "newsroom", "squad-multi")
 
 
@@ -62,10 +63,10 @@ def main(argv: Sequence[str] = ()) -> int:
             service = QAService.open(local, lambda message: None)
             service = QAService(local, service.embedder, service.data, service.multilingual, reader=cached)
             services[name] = (service, [q for q in questions if q.answers])
-        for weight, depth, e5 in itertools.product(WEIGHTS, DEPTHS, E5_WEIGHTS):
-            if weight == 0.0 and depth != DEPTHS[0]:
+        for weight, depth, e5, floor in itertools.product(WEIGHTS, DEPTHS, E5_WEIGHTS, FLOORS):
+            if weight == 0.0 and (depth, floor) != (DEPTHS[0], FLOORS[0]):
                 continue
-            ranking.W_READER, ranking.W_E5_ENGLISH = weight, e5
+            ranking.W_READER, ranking.W_E5_ENGLISH, ranking.READER_FLOOR = weight, e5, floor
             top1 = {}
             for name, (service, answerable) in services.items():
                 service._ranker.reader_candidates = depth
@@ -87,6 +88,7 @@ def main(argv: Sequence[str] = ()) -> int:
                     "w_reader": weight,
                     "candidates": depth,
                     "w_e5": e5,
+                    "floor": floor,
                     "mean": round(mean, 4),
                     **{k: round(v, 4) for k, v in top1.items()},
                 }

@@ -48,10 +48,10 @@ def test_the_reader_puts_the_sentence_it_reads_as_the_answer_first(
     settings: Settings, hashing: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The hashing stand-in's scores are spread wider than the real model's: the reader is given more weight here.
-    monkeypatch.setattr(ranking, "W_READER", 4 * ranking.W_READER)
+    monkeypatch.setattr(ranking, "W_READER", 5 * ranking.W_READER)
     alone = served(settings, hashing, None).answer(QUESTION, top_k=5).hits
     # The lowest of the hits whose hybrid score is within the reader's weight of the first one's.
-    close = [hit for hit in alone[1:] if alone[0].score - hit.score < ranking.W_READER]
+    close = [hit for hit in alone[1:] if alone[0].score - hit.score < ranking.W_READER * (1 - ranking.READER_FLOOR)]
     assert close
     chosen = close[-1].sentence.text
     fake = Scripted(chosen)
@@ -61,6 +61,11 @@ def test_the_reader_puts_the_sentence_it_reads_as_the_answer_first(
     # A reader that finds no answer among them leaves the hybrid order as it was.
     unmoved = served(settings, hashing, Scripted("no sentence says this")).answer(QUESTION, top_k=5).hits
     assert [h.sentence for h in unmoved] == [h.sentence for h in alone]
+    # Nor does one that reads the chosen sentence below its floor: under it, the reader has found nothing.
+    unsure = Scripted(chosen)
+    unsure.read = lambda question, candidates: 0.9 * ranking.READER_FLOOR * Scripted.read(unsure, question, candidates)  # type: ignore[method-assign]
+    doubtful = served(settings, hashing, unsure).answer(QUESTION, top_k=5).hits
+    assert [h.sentence for h in doubtful] == [h.sentence for h in alone]
 
 
 def test_the_readers_probability_is_evidence_for_the_answerability_model(settings: Settings, hashing: Embedder) -> None:

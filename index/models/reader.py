@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 
 from index.core.errors import ModelLoadError
 from index.core.settings import Settings
+from index.models.onnx_backend import session_options
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,8 @@ class OnnxReader:
             from tokenizers import Tokenizer
 
             manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-            options.log_severity_level = 3
-            # No busy-waiting after a run: the English embedder and e5 run next, on the same two cores.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             model = folder / (file or manifest.get("serving_file", MODEL_FILE))
-            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # a missing or damaged model: the caller reports it
             log.debug("reader load failed", exc_info=True)

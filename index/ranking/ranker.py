@@ -52,6 +52,8 @@ W_FOLLOWUP = 0.3
 W_E5_ENGLISH = 1.5
 # The reader's probability that a sentence answers, added to the ranking score of the candidates it reads.
 W_READER = 0.25
+# Below this probability the reader has found nothing, and its small differences are noise, not evidence.
+READER_FLOOR = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +195,7 @@ class Ranker:
             leaders = np.argsort(-fused, kind="stable")[: max(self.reader_candidates, top_k)]
             read[leaders] = self._read(question, rows[leaders])
             fused = fused.copy()
-            fused[leaders] += W_READER * read[leaders]
+            fused[leaders] += W_READER * np.maximum(read[leaders] - READER_FLOOR, 0.0)
         order = np.argsort(-fused, kind="stable")
         places = duplicates.distinct(rows[order].tolist(), data.sentences, self._duplicate_vectors, top_k, self._korean_row)
         positions = [int(order[place]) for place in places]
