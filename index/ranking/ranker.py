@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.content.words import tokenize
+from index.content.words import question_tokens
 from index.core.language import KOREAN, has_hangul, language_of
 from index.core.records import Hit
 from index.models.multilingual import MODEL_NAME as E5
@@ -153,7 +153,7 @@ class Ranker:
             top_k = max(top_k, FIGURE_POOL)
         data, shard = self.data, self.data.shard
         language = language_of(question)
-        tokens = tokenize([question])[0]
+        tokens = question_tokens(question, data.lexical.vocabulary)
         lexical, lexical_paragraph = data.lexical.scores(tokens)
         rows = self._candidates(dense_rows, lexical)
         dense = shard.vectors[rows] @ q
