@@ -195,6 +195,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True, metavar="DIR", help="where docs/ and report.jsonl go")
     p.set_defaults(handler=cmd_squad2)
 
+    p = sub.add_parser("korquad", help="write KorQuAD 1.0 report and tuning sets (five articles each), for eval")
+    p.add_argument("--data", type=Path, required=True, metavar="DIR", help="the folder of korquad1-dev-part.json")
+    p.add_argument("--output", type=Path, required=True, metavar="DIR", help="where report/ and tune/ are written")
+    p.set_defaults(handler=cmd_korquad)
+
     p = sub.add_parser("bench", help="measure latency, throughput, start-up, build time and memory")
     p.add_argument("--corpus", type=Path, default=None, metavar="DIR", help="articles to measure with (default SEEDS_DIR)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")
@@ -479,6 +484,20 @@ def cmd_squad2(config: Config, args: argparse.Namespace) -> int:
     answerable, unanswerable = write_report_set(args.data, args.output)
     print(f"{answerable} answerable and {unanswerable} unanswerable questions in {args.output / 'report.jsonl'}")
     print(f"eventbot eval {args.output / 'report.jsonl'} --seeds {args.output / 'docs'}")
+    return 0
+
+
+def cmd_korquad(config: Config, args: argparse.Namespace) -> int:
+    """Write the KorQuAD 1.0 report and tuning sets (measure/squad2.py) and say how to evaluate them."""
+    from measure.squad2 import KORQUAD, write_korquad_sets
+
+    if not (args.data / KORQUAD).is_file():
+        raise EventBotError(f"{args.data}: no {KORQUAD} there")
+    _writable(args.output / "report" / "questions.jsonl", "--output")
+    for name, (answerable, foreign) in write_korquad_sets(args.data, args.output).items():
+        questions = args.output / name / "questions.jsonl"
+        print(f"{name}: {answerable} answerable and {foreign} other articles' questions in {questions}")
+        print(f"eventbot eval {questions} --seeds {args.output / name / 'docs'}")
     return 0
 
 

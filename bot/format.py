@@ -189,9 +189,9 @@ _COUNT = re.compile(r"(?<![\w.,$-])(?!(?:19|20)\d\d\b)\d(?:[\d,]*\d)?(?![\w.%-]|
 def highlights(question: str) -> tuple[frozenset[str], re.Pattern[str] | None]:
     """What to mark in a quote: the question's words (stemmed, as the lexical side has them, without question
     words), and the figure it asks for: an amount for how much, a count for how many."""
-    from index.content.words import tokenize
+    from index.content.words import question_tokens
 
-    words = frozenset(tokenize([question])[0]) - _QUESTION_WORDS
+    words = frozenset(question_tokens(question)) - _QUESTION_WORDS
     lowered = question.lower()
     if re.search(r"how much|worth|cost|price|value|budget|amount|얼마|규모|금액", lowered):
         return words, _AMOUNT

@@ -26,6 +26,9 @@ def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixtur
         "startup_s",
         "naive_startup_s",
         "serving_rss_mb",
+        "korean_answer_ms",
+        "korean_startup_s",
+        "korean_serving_rss_mb",
         "build",
     ):
         assert key in written
@@ -36,6 +39,7 @@ def test_bench_smoke(env: Settings, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert build["multilingual_sentences"] == build["sentences"] == 21  # the seed is English: all pending, all made
     assert written["build_english"]["sentences"] > 800 and written["build_english"]["sentences_per_s"] > 0
     assert written["answer_ms"]["p50"] > 0 and written["serving_rss_mb"] > 0
+    assert written["korean_answer_ms"]["p50"] > 0 and written["korean_serving_rss_mb"] > 0
     assert picture.read_bytes().startswith(b"\x89PNG")
 
 

@@ -7,6 +7,8 @@ The English side runs on the hashing embedder as elsewhere; the Korean side on t
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from bot.console import run_console
 from bot.format import answer_text
 from bot.messages import MESSAGES, reader_language, say
 from index.content.splitter import split_paragraph
-from index.content.words import tokenize
+from index.content.words import question_tokens, tokenize
 from index.core.language import ENGLISH, KOREAN, LANGUAGES, language_of
 from index.core.settings import Settings
 from index.service import QAService
@@ -110,6 +112,43 @@ def test_korean_sentences_and_morphemes() -> None:
     assert tokenize(["행사는 어디서 열렸어?"])[0] == tokenize(["행사에서 열리다"])[0]
     assert {"제품", "발표", "lig", "nex1"} <= set(tokenize(["LIG Nex1 신제품 발표는 어디서 했어?"])[0])
     assert tokenize(["Where was it held?"])[0] == ["where", "held"]  # English unchanged
+
+
+def test_a_korean_question_is_cut_by_the_indexs_vocabulary_not_by_kiwi() -> None:
+    vocabulary = set(
+        tokenize(["방산업체 대표들이 행사에 참석했다. LIG넥스원은 새 유도탄을 공개했고, 이날 곳곳에서 축하가 이어졌다."])[0]
+    )
+    # Compounds are cut into the index's morphemes, particles and endings fall away, question words go.
+    tokens = question_tokens("방산업체는 몇 곳이 행사에 참석했나요?", vocabulary)
+    assert tokens[:2] == ["방산", "업체"] and {"행사", "참석"} <= set(tokens) and "몇" not in tokens
+    assert "참석" in question_tokens("누가 참석했어?", vocabulary) and "누구" not in question_tokens("누구야", vocabulary)
+    # A one-syllable piece counts only as a whole word or before a particle: "날" in "날은", never "행" in "행복".
+    assert question_tokens("날은 어땠어?", {"날"})[0] == "날" and "행" not in question_tokens("행복했어?", {"행"})
+    # Latin words and English questions go the English way.
+    assert {"lig", "nex1"} <= set(question_tokens("LIG Nex1 신제품 발표는 어디서 했어?", vocabulary))
+    assert question_tokens("Where was it held?", vocabulary) == tokenize(["Where was it held?"])[0]
+    # Without a vocabulary (highlighting a quote), a word loses its particle.
+    assert question_tokens("행사는 서울에서") == ["행사", "서울"]
+
+
+def test_serving_korean_questions_never_loads_kiwi(tmp_path: Path) -> None:
+    """Kiwi's model (about 200 MB resident) is for building: a process that only answers does not load it."""
+    seeds = article_folder(tmp_path / "articles", SEED, KOREAN_ARTICLE)
+    settings = Settings(
+        seeds_dir=seeds, index_dir=tmp_path / "index", embedding_backend="hashing", multilingual_backend="hashing"
+    )
+    QAService.open(settings, lambda message: None)  # the build, which uses Kiwi
+    script = (
+        "import sys; from pathlib import Path; from index.core.settings import Settings; from index.service import QAService\n"
+        f"s = Settings(seeds_dir=Path({str(seeds)!r}), index_dir=Path({str(tmp_path / 'index')!r}), "
+        "embedding_backend='hashing', multilingual_backend='hashing')\n"
+        "answer = QAService.open(s, lambda m: None).answer(sys.argv[1])\n"
+        "print(answer.hits[0].sentence.text); print('kiwipiepy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, WHERE], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    quoted, kiwi = done.stdout.strip().splitlines()[-2:]
+    assert "하얏트" in quoted and kiwi == "False"
 
 
 def test_the_readers_language_and_every_message_in_every_language() -> None:

@@ -12,9 +12,7 @@ from typing import Any
 # adjective stems, roots. Particles and endings ("는", "에서", "었어") are what whitespace tokens drag along.
 CONTENT_TAGS = frozenset({"NNG", "NNP", "NR", "NP", "SL", "SN", "SH", "VV", "VA", "XR", "MAG"})
 # Pronouns kept above ("어디", "누구") carry no content in a question.
-_QUESTION_WORDS = frozenset(
-    {"어디", "누구", "무엇", "뭐", "언제", "어떻", "얼마", "몇", "왜", "이것", "그것", "저것", "이", "그"}
-)
+QUESTION_WORDS = frozenset({"어디", "누구", "무엇", "뭐", "언제", "어떻", "얼마", "몇", "왜", "이것", "그것", "저것", "이", "그"})
 
 _lock = threading.Lock()
 
@@ -42,5 +40,5 @@ def morphemes(text: str) -> list[tuple[str, str]]:
     return [
         (token.form, token.tag)
         for token in _analyser().tokenize(text)
-        if token.tag in CONTENT_TAGS and token.form not in _QUESTION_WORDS
+        if token.tag in CONTENT_TAGS and token.form not in QUESTION_WORDS
     ]
