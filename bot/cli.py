@@ -22,6 +22,7 @@ from bot.settings import LogSettings, TelegramSettings
 from index import service, store
 from index.conversation import journal
 from index.core.errors import BadQuestionError, EventBotError, Fix
+from index.core.language import LANGUAGES
 from index.core.settings import Settings, load, load_settings
 from index.models.embedder import load_embedder
 from index.service import QAService
@@ -174,6 +175,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="the reader's training folder: fit on SQuAD 2.0 questions it held out too (how the shipped model was fitted)",
+    )
+    p.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default=None,
+        help="refit only the models of questions in this language (the others stay as they are)",
     )
     p.set_defaults(handler=cmd_calibrate)
 
@@ -447,7 +454,7 @@ def cmd_calibrate(config: Config, args: argparse.Namespace) -> int:
     if args.training_data is not None and not (args.training_data / "squad2-dev-part.json").is_file():
         raise EventBotError(f"{args.training_data}: no squad2-dev-part.json there")
     extra = list(zip(args.questions, args.seeds, strict=True))
-    models = calibrate(config.engine, output, extra, _notify, training_data=args.training_data)
+    models = calibrate(config.engine, output, extra, _notify, training_data=args.training_data, language=args.language)
     summary = {
         language: {"written": str(answerability.path_for(output, language)), "threshold": m["threshold"], "tuning": m["tuning"]}
         for language, m in models.items()

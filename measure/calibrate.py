@@ -182,10 +182,12 @@ def calibrate(
     extra: Sequence[tuple[Path, Path]] = (),
     notify: Callable[[str], None] = lambda message: None,
     training_data: Path | None = None,
+    language: str | None = None,
 ) -> dict[str, dict[str, object]]:
     """Fit on every tuning set (and `extra` (questions file, articles folder) pairs, and with `training_data` the
     SQuAD 2.0 questions the reader held out, `squad2.write_tuning_set`) and write one model per language:
-    English to `output`, Korean beside it (`answerability.path_for`)."""
+    English to `output`, Korean beside it (`answerability.path_for`). With `language`, only the sets with questions
+    in it are asked and only its models written."""
     scratch = Path(tempfile.mkdtemp(prefix="eventbot-calibrate-"))
     try:
         sets = tuning_sets()
@@ -193,27 +195,31 @@ def calibrate(
         if training_data is not None:
             write_tuning_set(training_data, scratch / "squad2")
             sets.append(("squad2-heldout", scratch / "squad2/docs", load_questions(scratch / "squad2/report.jsonl")))
+        if language is not None:
+            sets = [(name, corpus, qs) for name, corpus, qs in sets if any(language_of(q.question) == language for q in qs)]
         samples = []
         for name, corpus, questions in sets:
             notify(f"{name}: {len(questions)} questions")
             samples += collect(settings, name, corpus, questions, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    if language is not None:
+        samples = [s for s in samples if s.language == language]
     models: dict[str, dict[str, object]] = {}
     for key in MODEL_KEYS:
         mine = [s for s in samples if s.key == key]
         if mine:
             floor = similarity_floor(mine)
             models[key] = {**fit([s for s in mine if s.evidence[0] >= floor]), "min_similarity": floor}
-    for language in LANGUAGES:
+    for asked in LANGUAGES:
         # One threshold per question language, over the best hit of each question whichever model read it.
-        mine = [s for s in samples if s.language == language]
+        mine = [s for s in samples if s.language == asked]
         if not mine:
             continue
         fitted = {key: Model.from_dict({**model, "threshold": 0.5}) for key, model in models.items()}
         probabilities = np.array([float(fitted[s.key].probabilities(np.array([s.evidence]))[0]) for s in mine])
         best = best_per_question(probabilities, mine)
-        if language in RIGHT_ONLY:
+        if asked in RIGHT_ONLY:
             answered_right = {(s.corpus, s.question) for s in mine if s.right}
             threshold = choose_threshold({k: v for k, v in best.items() if not v[1] or k in answered_right})
         else:
@@ -223,7 +229,7 @@ def calibrate(
             for name in sorted({s.corpus for s in mine})
         }
         for key in models:
-            if key.split("-")[0] == language:
+            if key.split("-")[0] == asked:
                 models[key].update({"threshold": threshold, "tuning": tuning})
     for key, model in models.items():
         path_for(output, key).write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")

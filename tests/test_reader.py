@@ -133,6 +133,22 @@ def test_a_bad_reader_setting_is_one_line_naming_it(
 def test_a_missing_reader_model_is_one_line_that_says_how_to_go_on(tmp_path: Path) -> None:
     with pytest.raises(reader.ModelLoadError, match="READER=off"):
         reader.OnnxReader(tmp_path)
+    with pytest.raises(reader.ModelLoadError, match="READER=off"):  # checked at start, though loaded later
+        reader.LazyReader(tmp_path)
+
+
+def test_the_shipped_reader_loads_on_the_first_english_question_and_never_for_korean(
+    settings: Settings, hashing: Embedder
+) -> None:
+    onnx = settings.model_copy(update={"reader": "onnx"})
+    plain = QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
+    service = QAService(onnx, hashing, plain.data, plain.multilingual)
+    lazy = service.reader
+    assert isinstance(lazy, reader.LazyReader) and not lazy.loaded
+    service.answer("케이방산의 날 행사는 어디서 열렸어?")
+    assert not lazy.loaded  # Korean questions are not read: its session is never made
+    service.answer(QUESTION)
+    assert lazy.loaded
 
 
 def test_the_manifest_matches_the_shipped_model() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,11 +138,44 @@ class OverlapReader:
         )
 
 
+class LazyReader:
+    """The shipped reader, loaded on the first English question it is asked to read: a process serving Korean
+    questions (which it does not read) never holds its session (about 80 MB). Its files are checked at once, so a
+    missing model is reported at start; one that cannot be loaded, at that first question."""
+
+    def __init__(self, folder: Path = SHIPPED) -> None:
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            model = folder / str(manifest.get("serving_file", MODEL_FILE))
+            if not model.is_file() or model.stat().st_size == 0:
+                raise FileNotFoundError(model)
+        except Exception as exc:
+            log.debug("reader check failed", exc_info=True)
+            raise ModelLoadError(
+                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, or set READER=off"
+            ) from None
+        self.name = str(manifest.get("name", "reader"))
+        self._folder = folder
+        self._loaded: OnnxReader | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
+    def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = OnnxReader(self._folder)
+        return self._loaded.read(question, candidates)
+
+
 def load_reader(settings: Settings) -> Reader | None:
-    """The reader READER names (None for off); ModelLoadError when the shipped model cannot be loaded."""
+    """The reader READER names (None for off); ModelLoadError when the shipped model is missing."""
     kind = settings.reader_kind()
     if kind == "off":
         return None
     if kind == "overlap":
         return OverlapReader()
-    return OnnxReader()
+    return LazyReader()

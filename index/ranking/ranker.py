@@ -26,6 +26,9 @@ from index.store import IndexData
 # Weights tuned on the first half of squad-superbowl, eval/article-tune.jsonl and eval/dev.jsonl
 # (README, "Answer quality"); BM25 scores are divided by the question's best BM25 score first.
 W_SENTENCE, W_CLAUSE, W_PARAGRAPH, W_BM25, W_BM25_PARAGRAPH = 0.25, 0.75, 0.75, 0.4, 0.2
+# A Korean question's own BM25 and paragraph weights (`python -m measure.tune_korean`, on KorQuAD's tuning
+# articles and the Korean tuning halves).
+W_BM25_KOREAN, W_PARAGRAPH_KOREAN = 0.4, 0.75
 # Added when the sentence holds the kind of answer the question asks for (`answers_kind`: a count of the thing
 # asked about, a figure, a date, a new name for "who", a place for "where"). Of 0.15, 0.25 and 0.35, 0.35 ranked
 # best on the tuning questions (newsroom R@1 0.50 -> 0.62, squad-multi 0.62 -> 0.63, seed unchanged).
@@ -170,11 +173,12 @@ class Ranker:
             e5_english = W_E5_ENGLISH * np.where(use, 0.0, sentence2) if language != KOREAN and W_E5_ENGLISH > 0 else 0.0
         else:
             e5_english = 0.0
+        w_bm25, w_paragraph = (W_BM25_KOREAN, W_PARAGRAPH_KOREAN) if language == KOREAN else (W_BM25, W_PARAGRAPH)
         fused = (
             W_SENTENCE * dense
             + W_CLAUSE * clause
-            + W_PARAGRAPH * around
-            + W_BM25 * _unit(lexical)[rows]
+            + w_paragraph * around
+            + w_bm25 * _unit(lexical)[rows]
             + W_BM25_PARAGRAPH * _unit(lexical_paragraph)[rows]
             + W_RECENCY * self._recency[rows]
             + e5_english
