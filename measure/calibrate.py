@@ -25,7 +25,7 @@ from index.core.settings import Settings
 from index.ranking.answerability import FEATURES, MODEL_KEYS, Model, model_key, path_for
 from index.service import QAService
 from measure.evaluate import Question, is_hit, load_questions
-from measure.squad2 import write_tuning_set
+from measure.squad2 import KORQUAD, write_korquad_sets, write_tuning_set
 
 REPO = Path(__file__).resolve().parent.parent
 # The threshold declines as much as it can while wrongly declining at most this share of the answerable tuning
@@ -185,7 +185,8 @@ def calibrate(
     language: str | None = None,
 ) -> dict[str, dict[str, object]]:
     """Fit on every tuning set (and `extra` (questions file, articles folder) pairs, and with `training_data` the
-    SQuAD 2.0 questions the reader held out, `squad2.write_tuning_set`) and write one model per language:
+    SQuAD 2.0 questions the reader held out, `squad2.write_tuning_set`, and KorQuAD's tuning articles,
+    `squad2.write_korquad_sets`) and write one model per language:
     English to `output`, Korean beside it (`answerability.path_for`). With `language`, only the sets with questions
     in it are asked and only its models written."""
     scratch = Path(tempfile.mkdtemp(prefix="eventbot-calibrate-"))
@@ -195,6 +196,10 @@ def calibrate(
         if training_data is not None:
             write_tuning_set(training_data, scratch / "squad2")
             sets.append(("squad2-heldout", scratch / "squad2/docs", load_questions(scratch / "squad2/report.jsonl")))
+            if (training_data / KORQUAD).is_file():  # and KorQuAD's five tuning articles, for the Korean models
+                write_korquad_sets(training_data, scratch / "korquad")
+                tune = scratch / "korquad" / "tune"
+                sets.append(("korquad-tune", tune / "docs", load_questions(tune / "questions.jsonl")))
         if language is not None:
             sets = [(name, corpus, qs) for name, corpus, qs in sets if any(language_of(q.question) == language for q in qs)]
         samples = []

@@ -24,7 +24,7 @@ from index.models.reader import Candidate, Reader, load_reader
 from index.ranking import ranker as ranking
 from index.service import QAService
 from measure.calibrate import tuning_sets
-from measure.evaluate import is_hit
+from measure.evaluate import Question, is_hit
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 DEPTHS = (5, 10)
@@ -71,17 +71,7 @@ def main(argv: Sequence[str] = ()) -> int:
             for name, (service, answerable) in services.items():
                 service._ranker.reader_candidates = depth
                 service._ranker.reader = cached if weight > 0 else None
-                texts = [service.prepare(q.question).text for q in answerable]
-                ranked = service.rank(texts, 1)
-                rows = [r.rows[0] if r.rows else None for r in ranked]
-                top1[name] = float(
-                    np.mean(
-                        [
-                            row is not None and is_hit(service.data.sentences[row].text, q)
-                            for row, q in zip(rows, answerable, strict=True)
-                        ]
-                    )
-                )
+                top1[name] = first_right(service, answerable)
             mean = float(np.mean(list(top1.values())))
             results.append(
                 {
@@ -96,10 +86,21 @@ def main(argv: Sequence[str] = ()) -> int:
             print(json.dumps(results[-1]), flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print("best first:")
-    for row in sorted(results, key=lambda r: -r["mean"])[:10]:
-        print(json.dumps(row))
+    print_best(results, 10)
     return 0
+
+
+def first_right(service: QAService, answerable: Sequence[Question]) -> float:
+    """Share of the questions whose first ranked sentence holds an answer."""
+    ranked = service.rank([service.prepare(q.question).text for q in answerable], 1)
+    hits = [bool(r.rows) and is_hit(service.data.sentences[r.rows[0]].text, q) for r, q in zip(ranked, answerable, strict=True)]
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def print_best(results: Sequence[dict[str, float]], count: int) -> None:
+    print("best first:")
+    for row in sorted(results, key=lambda r: -r["mean"])[:count]:
+        print(json.dumps(row))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from index.core.settings import load_settings
 from index.ranking import ranker as ranking
 from index.service import QAService
 from measure.calibrate import tuning_sets
-from measure.evaluate import is_hit, load_questions
+from measure.evaluate import load_questions
+from measure.tune_fusion import first_right, print_best
 
 BM25_WEIGHTS = (0.2, 0.4, 0.6, 0.8, 1.2)
 PARAGRAPH_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
@@ -48,12 +49,7 @@ def main(argv: Sequence[str]) -> int:
             ranking.W_BM25_KOREAN, ranking.W_PARAGRAPH_KOREAN = bm25, paragraph
             top1 = {}
             for name, service, answerable in services:
-                ranked = service.rank([service.prepare(q.question).text for q in answerable], 1)
-                hits = [
-                    bool(r.rows) and is_hit(service.data.sentences[r.rows[0]].text, q)
-                    for r, q in zip(ranked, answerable, strict=True)
-                ]
-                top1[name] = float(np.mean(hits))
+                top1[name] = first_right(service, answerable)
             results.append(
                 {
                     "w_bm25": bm25,
@@ -65,9 +61,7 @@ def main(argv: Sequence[str]) -> int:
             print(json.dumps(results[-1]), flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print("best first:")
-    for row in sorted(results, key=lambda r: -r["mean"])[:8]:
-        print(json.dumps(row))
+    print_best(results, 8)
     return 0
 
 

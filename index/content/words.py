@@ -61,57 +61,11 @@ def _korean_tokens(text: str) -> list[str]:
 
 # Particles and endings a Korean question's word may end in, longest first: a one-syllable word counts only before
 # one of these or alone ("날은" -> "날"), so the first syllable of any longer word ("행사" -> "행") is not a match.
-PARTICLES = tuple(
-    sorted(
-        {
-            "은",
-            "는",
-            "이",
-            "가",
-            "을",
-            "를",
-            "의",
-            "에",
-            "에서",
-            "에게",
-            "한테",
-            "께",
-            "로",
-            "으로",
-            "와",
-            "과",
-            "도",
-            "만",
-            "까지",
-            "부터",
-            "보다",
-            "처럼",
-            "이나",
-            "나",
-            "랑",
-            "이랑",
-            "하고",
-            "에는",
-            "에서는",
-            "으로는",
-            "로는",
-            "이라",
-            "라",
-            "이란",
-            "란",
-            "인가",
-            "인가요",
-            "이야",
-            "야",
-            "이에요",
-            "예요",
-            "입니까",
-            "인지",
-        },
-        key=len,
-        reverse=True,
-    )
+_PARTICLE_LIST = (
+    "은 는 이 가 을 를 의 에 에서 에게 한테 께 로 으로 와 과 도 만 까지 부터 보다 처럼 이나 나 랑 이랑 하고 에는 에서는 "
+    "으로는 로는 이라 라 이란 란 인가 인가요 이야 야 이에요 예요 입니까 인지"
 )
+PARTICLES = tuple(sorted(_PARTICLE_LIST.split(), key=len, reverse=True))
 
 
 def question_tokens(text: str, vocabulary: Collection[str] | None = None) -> list[str]:

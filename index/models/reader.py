@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -67,6 +67,19 @@ class Reader(Protocol):
     def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray: ...
 
 
+def _serving_file(folder: Path, file: str | None = None) -> tuple[dict[str, Any], Path]:
+    """The reader's manifest, and the model file it serves (or `file`)."""
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return manifest, folder / str(file or manifest.get("serving_file", MODEL_FILE))
+
+
+def _cannot_load(folder: Path, exc: Exception) -> ModelLoadError:
+    log.debug("reader load failed", exc_info=True)
+    return ModelLoadError(
+        f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, or set READER=off"
+    )
+
+
 class OnnxReader:
     """The shipped (or any exported) reader on ONNX Runtime."""
 
@@ -75,15 +88,11 @@ class OnnxReader:
             import onnxruntime as ort
             from tokenizers import Tokenizer
 
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            model = folder / (file or manifest.get("serving_file", MODEL_FILE))
+            manifest, model = _serving_file(folder, file)
             self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # a missing or damaged model: the caller reports it
-            log.debug("reader load failed", exc_info=True)
-            raise ModelLoadError(
-                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, or set READER=off"
-            ) from None
+            raise _cannot_load(folder, exc) from None
         self.name = str(manifest.get("name", "reader"))
         self.manifest = manifest
         self._tokenizer.enable_truncation(max_length=int(manifest.get("max_tokens", MAX_TOKENS)))
@@ -145,15 +154,11 @@ class LazyReader:
 
     def __init__(self, folder: Path = SHIPPED) -> None:
         try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            model = folder / str(manifest.get("serving_file", MODEL_FILE))
+            manifest, model = _serving_file(folder)
             if not model.is_file() or model.stat().st_size == 0:
                 raise FileNotFoundError(model)
         except Exception as exc:
-            log.debug("reader check failed", exc_info=True)
-            raise ModelLoadError(
-                f"cannot load the reader model in {folder}: {type(exc).__name__}; reinstall with make install, or set READER=off"
-            ) from None
+            raise _cannot_load(folder, exc) from None
         self.name = str(manifest.get("name", "reader"))
         self._folder = folder
         self._loaded: OnnxReader | None = None
