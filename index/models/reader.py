@@ -23,12 +23,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from index.core.errors import ModelLoadError
+from index.core.language import ENGLISH, KOREAN, has_hangul
 from index.core.settings import Settings
 from index.models.onnx_backend import session_options
 
 log = logging.getLogger(__name__)
 
 SHIPPED = Path(__file__).with_name("reader")
+# The Korean reader (`eventbot train-reader --language ko`): multilingual-e5-small fine-tuned on KorQuAD, for
+# Korean questions about Korean or English sentences.
+SHIPPED_KOREAN = Path(__file__).with_name("reader-ko")
 MODEL_FILE = "model.onnx"
 MANIFEST = "manifest.json"
 # Question, sentence and context together: enough for a news sentence with its title and the one before it.
@@ -133,24 +137,33 @@ _WORD = re.compile(r"\w+")
 
 class OverlapReader:
     """A model-free stand-in for tests and for READER=overlap: the share of the question's words (of three letters
-    or more) that the sentence holds, squared. It knows nothing of answering, only of words."""
+    or more; a Korean word without its particle, found anywhere in the sentence) that the sentence holds, squared.
+    It knows nothing of answering, only of words."""
 
     name = "overlap (no model)"
 
     def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
-        asked = {w for w in _WORD.findall(question.lower()) if len(w) >= 3}
+        if has_hangul(question):
+            from index.content.words import question_tokens
+
+            asked = {w for w in question_tokens(question) if len(w) >= (2 if has_hangul(w) else 3)}
+        else:
+            asked = {w for w in _WORD.findall(question.lower()) if len(w) >= 3}
         if not asked:
             return np.zeros(len(candidates), dtype=np.float32)
-        return np.array(
-            [(len(asked & set(_WORD.findall(c.sentence.lower()))) / len(asked)) ** 2 for c in candidates],
-            dtype=np.float32,
-        )
+        return np.array([(_held(asked, c.sentence.lower()) / len(asked)) ** 2 for c in candidates], dtype=np.float32)
+
+
+def _held(asked: set[str], sentence: str) -> int:
+    words = set(_WORD.findall(sentence))
+    return sum(w in sentence if has_hangul(w) else w in words for w in asked)
 
 
 class LazyReader:
-    """The shipped reader, loaded on the first English question it is asked to read: a process serving Korean
-    questions (which it does not read) never holds its session (about 80 MB). Its files are checked at once, so a
-    missing model is reported at start; one that cannot be loaded, at that first question."""
+    """A shipped reader, loaded on the first question it is asked to read: a process serving only Korean
+    questions never holds the English reader's session (about 80 MB), nor one serving English the Korean one's.
+    Its files are checked at once, so a missing model is reported at start; one that cannot be loaded, at that
+    first question."""
 
     def __init__(self, folder: Path = SHIPPED) -> None:
         try:
@@ -176,11 +189,12 @@ class LazyReader:
         return self._loaded.read(question, candidates)
 
 
-def load_reader(settings: Settings) -> Reader | None:
-    """The reader READER names (None for off); ModelLoadError when the shipped model is missing."""
+def load_reader(settings: Settings, language: str = ENGLISH) -> Reader | None:
+    """The reader READER names for questions in `language` (None for off); ModelLoadError when the shipped model
+    is missing."""
     kind = settings.reader_kind()
     if kind == "off":
         return None
     if kind == "overlap":
         return OverlapReader()
-    return LazyReader()
+    return LazyReader(SHIPPED_KOREAN if language == KOREAN else SHIPPED)

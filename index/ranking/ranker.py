@@ -57,6 +57,8 @@ W_E5_ENGLISH = 1.5
 W_READER = 0.25
 # Below this probability the reader has found nothing, and its small differences are noise, not evidence.
 READER_FLOOR = 0.2
+# The Korean reader's weight and floor for a Korean question (`python -m measure.tune_korean`).
+W_READER_KOREAN, READER_FLOOR_KOREAN = 0.25, 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +81,17 @@ class Ranker:
         multilingual_model: str = "",
         reader: Reader | None = None,
         reader_candidates: int = 20,
+        korean_reader: Reader | None = None,
     ) -> None:
         """`judges`: the answerability models (which reads a hit is theirs to say); `multilingual_model`
         the name of the multilingual embedder that made the index's second vectors and the question's;
-        `reader` rescores the best `reader_candidates` of an English question's hybrid ranking (None: no reader)."""
+        `reader` rescores the best `reader_candidates` of an English question's hybrid ranking, `korean_reader`
+        a Korean question's, whatever the sentences' language (None: no reader)."""
         self.data = data
         self.judges = judges
         self.multilingual_model = multilingual_model
         self.reader = reader
+        self.korean_reader = korean_reader
         self.reader_candidates = reader_candidates
         self._korean_row = np.array([has_hangul(s.text) for s in data.sentences], dtype=bool)
         self.has_korean = bool(self._korean_row.any())
@@ -193,20 +198,21 @@ class Ranker:
             fused = fused.copy()
             fused[leaders] += W_ANSWER_TYPE * np.array([answers_kind(question, data.sentences[rows[i]].text)[1] for i in leaders])
         read = np.zeros(len(rows), dtype=np.float64)  # the reader's probability, where it has read the sentence
-        reads = self.reader is not None and language != KOREAN
-        if reads:
+        reader = self.korean_reader if language == KOREAN else self.reader
+        weight, floor = (W_READER_KOREAN, READER_FLOOR_KOREAN) if language == KOREAN else (W_READER, READER_FLOOR)
+        if reader is not None:
             # At least as deep as the hits shown: each is read in the one batch.
             leaders = np.argsort(-fused, kind="stable")[: max(self.reader_candidates, top_k)]
-            read[leaders] = self._read(question, rows[leaders])
+            read[leaders] = self._read(reader, question, rows[leaders])
             fused = fused.copy()
-            fused[leaders] += W_READER * np.maximum(read[leaders] - READER_FLOOR, 0.0)
+            fused[leaders] += weight * np.maximum(read[leaders] - floor, 0.0)
         order = np.argsort(-fused, kind="stable")
         places = duplicates.distinct(rows[order].tolist(), data.sentences, self._duplicate_vectors, top_k, self._korean_row)
         positions = [int(order[place]) for place in places]
-        if reads:
+        if reader is not None:
             done = set(leaders.tolist())
             if unread := [p for p in positions if p not in done]:  # shown hits below the read ones (rare)
-                read[unread] = self._read(question, rows[np.array(unread)])
+                read[unread] = self._read(reader, question, rows[np.array(unread)])
         similarity = np.maximum(dense, clause)
         paragraph = around[positions] if positions else np.zeros(0)
         unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
@@ -235,9 +241,8 @@ class Ranker:
             evidence=rows_evidence,
         )
 
-    def _read(self, question: str, rows: np.ndarray) -> np.ndarray:
+    def _read(self, reader: Reader, question: str, rows: np.ndarray) -> np.ndarray:
         """The reader's probabilities for these rows: each sentence with its article's title and the sentence before it."""
-        assert self.reader is not None
         sentences = self.data.sentences
         candidates = []
         for row in rows.tolist():
@@ -249,7 +254,7 @@ class Ranker:
                 else None
             )
             candidates.append(Candidate(sentence.text, self.documents[sentence.doc_id].title, previous))
-        return np.asarray(self.reader.read(question, candidates), dtype=np.float64)
+        return np.asarray(reader.read(question, candidates), dtype=np.float64)
 
 
 def _recency(data: IndexData) -> np.ndarray:

@@ -59,18 +59,22 @@ class QAService:
         data: store.IndexData,
         multilingual: MultilingualEmbedder | None = None,
         reader: Reader | None | bool = True,
+        korean_reader: Reader | None | bool = True,
     ) -> None:
-        """`reader`: True loads the one READER names; None serves without one."""
+        """`reader`, `korean_reader` (for Korean questions): True loads the one READER names; None serves without."""
         self.settings = settings
         self.embedder = embedder
         self.judges = answerability.judges(settings)
         self.multilingual = multilingual or load_multilingual(settings)
         self.reader = load_reader(settings) if reader is True else reader or None
+        self.korean_reader = load_reader(settings, KOREAN) if korean_reader is True else korean_reader or None
         self._reloading = threading.Lock()
         self._ranker = self._ranker_for(data)
 
     def _ranker_for(self, data: store.IndexData) -> Ranker:
-        return Ranker(data, self.judges, self.multilingual.model_name, self.reader, self.settings.reader_candidates)
+        return Ranker(
+            data, self.judges, self.multilingual.model_name, self.reader, self.settings.reader_candidates, self.korean_reader
+        )
 
     @classmethod
     def open(
@@ -86,14 +90,19 @@ class QAService:
         With `complete` the pending multilingual vectors are made first too; a front end that runs a `Watcher`
         says False, and the watcher makes them in the background while answers go on."""
         answerability.judges(settings)  # a bad ANSWERABILITY_MODEL is reported before anything is built
-        reader = load_reader(settings)  # and so is a missing or damaged reader
+        readers = load_reader(settings), load_reader(settings, KOREAN)  # and so is a missing or damaged reader
         model = cache(lambda: embedder(settings))  # loaded once, by the build or below
         second = cache(lambda: load_multilingual(settings))
         report = update_index(settings, model, notify, repair=False, progress=True, second=second, multilingual=complete)
         if report is not None:
             notify(report.summary())
         data = store.load_index(settings.index_dir, model=model_identity(settings), dimension=model().dimension)
-        return cls(settings, model(), data, second(), reader)
+        return cls(settings, model(), data, second(), *readers)
+
+    def describe_readers(self) -> str:
+        """Which reader reads which questions (for a front end's start-up log)."""
+        names = [reader.name if reader is not None else "none" for reader in (self.reader, self.korean_reader)]
+        return f"readers: {names[0]} for English questions, {names[1]} for Korean ones"
 
     @property
     def data(self) -> store.IndexData:
