@@ -137,31 +137,33 @@ def test_a_missing_reader_model_is_one_line_that_says_how_to_go_on(tmp_path: Pat
         reader.LazyReader(tmp_path)
 
 
-def test_the_shipped_reader_loads_on_the_first_english_question_and_never_for_korean(
-    settings: Settings, hashing: Embedder
-) -> None:
+def test_each_shipped_reader_loads_on_the_first_question_of_its_language(settings: Settings, hashing: Embedder) -> None:
     onnx = settings.model_copy(update={"reader": "onnx"})
     plain = QAService.open(settings, lambda message: None, embedder=lambda _: hashing)
     service = QAService(onnx, hashing, plain.data, plain.multilingual)
-    lazy = service.reader
-    assert isinstance(lazy, reader.LazyReader) and not lazy.loaded
+    english, korean = service.reader, service.korean_reader
+    assert isinstance(english, reader.LazyReader) and isinstance(korean, reader.LazyReader)
+    assert not english.loaded and not korean.loaded
     service.answer("케이방산의 날 행사는 어디서 열렸어?")
-    assert not lazy.loaded  # Korean questions are not read: its session is never made
+    assert korean.loaded and not english.loaded  # a Korean question wakes only the Korean reader
     service.answer(QUESTION)
-    assert lazy.loaded
+    assert english.loaded
+    assert "for Korean" in service.describe_readers()
 
 
-def test_the_manifest_matches_the_shipped_model() -> None:
-    manifest = json.loads((reader.SHIPPED / reader.MANIFEST).read_text(encoding="utf-8"))
-    serving = reader.SHIPPED / manifest["serving_file"]
+@pytest.mark.parametrize("folder", [reader.SHIPPED, reader.SHIPPED_KOREAN], ids=["english", "korean"])
+def test_the_manifest_matches_the_shipped_model(folder: Path) -> None:
+    manifest = json.loads((folder / reader.MANIFEST).read_text(encoding="utf-8"))
+    serving = folder / manifest["serving_file"]
     assert serving.is_file()
     from measure.train_reader import sha256
 
     assert sha256(serving) == manifest["model_sha256"][manifest["serving_file"]]
-    assert sorted(p.name for p in reader.SHIPPED.iterdir()) == sorted(
-        [manifest["serving_file"], reader.MANIFEST, "tokenizer.json"]
-    )
-    assert {Path(d["file"]).name for d in manifest["data"]} >= {"squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"}
+    assert sorted(p.name for p in folder.iterdir()) == sorted([manifest["serving_file"], reader.MANIFEST, "tokenizer.json"])
+    expected = {"korquad1-dev-part.json", "squad2-dev-part.json"} if folder == reader.SHIPPED_KOREAN else {
+        "squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"
+    }
+    assert {Path(d["file"]).name for d in manifest["data"]} >= expected
     assert all(len(d["sha256"]) == 64 for d in manifest["data"])
     assert manifest["seed"] == 13 and manifest["command"].startswith("eventbot train-reader")
     for figures in manifest["figures"].values():
@@ -219,6 +221,35 @@ def test_the_training_command_runs_on_a_tiny_set(tmp_path: Path, capsys: pytest.
     assert probabilities.shape == (2,) and np.all((probabilities > 0) & (probabilities < 1))
     assert main(["train-reader", "--data", str(tmp_path / "nowhere")]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def tiny_korquad(folder: Path) -> None:
+    """Twelve one-paragraph KorQuAD-format articles (the last ten become report and tuning articles)."""
+    context = "부산 항구 축제가 토요일에 열렸다. 어선 마흔 척이 부두를 지나 행진했다. 저녁에는 비가 내렸다."
+    answer = [{"text": "마흔", "answer_start": context.index("마흔")}]
+    # Over 200 questions in the two training articles: a hundred are kept aside as questions to decline.
+    articles = [
+        {"title": f"축제_{n}", "paragraphs": [{"context": context, "qas": [
+            {"question": f"{n}-{q}번: 몇 척의 어선이 행진했나?", "answers": answer} for q in range(150 if n < 2 else 1)
+        ]}]}
+        for n in range(12)
+    ]  # fmt: skip
+    (folder / "korquad1-dev-part.json").write_text(json.dumps({"data": articles}, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.mark.model
+def test_the_korean_training_command_runs_on_a_tiny_set(tmp_path: Path) -> None:
+    data = tiny_training_data(tmp_path / "data")
+    tiny_korquad(data)
+    output = tmp_path / "reader-ko"
+    args = ["train-reader", "--data", str(data), "--language", "ko", "--output", str(output), "--limit", "40"]
+    assert main([*args, "--max-tokens", "64"]) == 0
+    manifest = json.loads((output / reader.MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["language"] == "ko" and manifest["max_tokens"] == 64 and manifest["pairs"]["korquad"]["pairs"] > 0
+    assert {d["file"].split("/")[-1] for d in manifest["data"]} >= {"korquad1-dev-part.json", "squad2-dev-part.json"}
+    korean = reader.OnnxReader(output)
+    scores = korean.read("몇 척이 행진했나?", [Candidate("어선 마흔 척이 행진했다."), Candidate("Forty boats sailed.")])
+    assert scores.shape == (2,) and np.all((scores > 0) & (scores < 1))
 
 
 @pytest.mark.model
