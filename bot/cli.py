@@ -184,9 +184,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_calibrate)
 
-    p = sub.add_parser("train-reader", help="train the reader model on public QA data (torch; about 35 minutes on 2 cores)")
+    p = sub.add_parser(
+        "train-reader", help="train the reader model on public QA data (torch, 2 cores: about 35 minutes; --language ko about 60)"
+    )
     p.add_argument(
-        "--data", type=Path, required=True, metavar="DIR", help="the folder of squad2-dev-part.json and trecqa-*.jsonl"
+        "--data",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder of squad2-dev-part.json and trecqa-*.jsonl (ko: korquad1-dev-part.json too)",
     )
     p.add_argument(
         "--output", type=Path, default=None, metavar="DIR", help="where the model goes (default: the shipped index/models/reader)"
@@ -201,7 +207,9 @@ def _parser() -> argparse.ArgumentParser:
         default=ENGLISH,
         help="en: the English reader (MiniLM); ko: the Korean one (e5-small, KorQuAD; default output index/models/reader-ko)",
     )
-    p.add_argument("--max-tokens", type=_positive_count, default=None, metavar="N", help="longest pair read (default 160)")
+    p.add_argument(
+        "--max-tokens", type=_token_count, default=None, metavar="N", help="longest pair read, 32 to 512 (default 160)"
+    )
     p.set_defaults(handler=cmd_train_reader)
 
     p = sub.add_parser("squad2", help="write SQuAD 2.0's questions over the five articles the reader never saw, for eval")
@@ -238,6 +246,16 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if not 1 <= number <= 100:
         raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return number
+
+
+def _token_count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 32 <= number <= 512:
+        raise argparse.ArgumentTypeError("must be between 32 and 512 (the encoders read at most 512 tokens)")
     return number
 
 

@@ -44,8 +44,14 @@ if TYPE_CHECKING:
 
 SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")  # ids 0-3 in the full and in every pruned vocabulary
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", 16)])
-_MATRICES = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
+_MATRICES = {
+    "q": "attention.self.query",
+    "k": "attention.self.key",
+    "v": "attention.self.value",
+    "ao": "attention.output.dense",
+    "fi": "intermediate.dense",
+    "fo": "output.dense",
+}
 _VECTORS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 
 
@@ -215,10 +221,18 @@ def load_e5_bert(keep_pieces: Iterable[str] | None = None) -> tuple[transformers
             state[f"encoder.layer.{layer}.{name}.weight"] = e5.floats(f"l{layer}.{short}.w")
             state[f"encoder.layer.{layer}.{name}.bias"] = e5.floats(f"l{layer}.{short}.b")
     config = transformers.BertConfig(
-        vocab_size=len(state["embeddings.word_embeddings.weight"]), hidden_size=d["hidden"],
-        num_hidden_layers=d["layers"], num_attention_heads=d["heads"], intermediate_size=d["ff"],
-        max_position_embeddings=d["positions"], type_vocab_size=d["types"], layer_norm_eps=e5.eps,
-        hidden_act="gelu", pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        vocab_size=len(state["embeddings.word_embeddings.weight"]),
+        hidden_size=d["hidden"],
+        num_hidden_layers=d["layers"],
+        num_attention_heads=d["heads"],
+        intermediate_size=d["ff"],
+        max_position_embeddings=d["positions"],
+        type_vocab_size=d["types"],
+        layer_norm_eps=e5.eps,
+        hidden_act="gelu",
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
     )
     with torch.device("meta"):  # no random initialisation of weights overwritten at once
         model = transformers.BertModel(config, add_pooling_layer=False)

@@ -40,6 +40,7 @@ import numpy as np
 from index.content.loader import load_documents
 from index.content.splitter import split_document, split_paragraph
 from index.core.language import ENGLISH, KOREAN, has_hangul
+from index.models.onnx_backend import quantize_int8
 from index.models.reader import MANIFEST, MAX_TOKENS, MODEL_FILE, Candidate, OnnxReader, pair_text
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ NEWS_NEGATIVES = 8
 KOREAN_NEWS = tuple(REPO / "eval/korean" / n for n in ("ko-article-tune.jsonl", "en-article-tune.jsonl", "negatives-tune.jsonl"))
 KOREAN_DOCS = REPO / "eval/korean/docs"
 KOREAN_SQUAD_SHARE = 4
+# Korean translations of SQuAD questions on the training articles (answerable and unanswerable ones), asked of
+# the English paragraphs: the only pairs of a Korean question and an English sentence beyond the seed's.
+KOREAN_SQUAD_QUESTIONS = REPO / "eval/korean/squad-questions-ko.jsonl"
 KOREAN_PARAGRAPH_NEGATIVES = 2
 # One question in this many (by a hash of its text) is held out of training to measure the model.
 HELD_OUT = 20
@@ -252,7 +256,29 @@ def korean_pairs(data: Path, rng: random.Random) -> tuple[list[Pair], list[Path]
     pairs += english[: len(pairs) // KOREAN_SQUAD_SHARE]
     for questions in KOREAN_NEWS:
         pairs += [Pair(p.question, p.candidate, p.label, "news-ko") for p in news_pairs(questions, KOREAN_DOCS)]
-    return pairs, files + list(KOREAN_NEWS)
+    translated = json.loads(files[1].read_text(encoding="utf-8"))["data"]
+    pairs += article_pairs(in_korean(translated, KOREAN_SQUAD_QUESTIONS), rng, "squad-ko")
+    return pairs, [*files, *KOREAN_NEWS, KOREAN_SQUAD_QUESTIONS]
+
+
+def in_korean(articles: Sequence[dict[str, Any]], path: Path) -> list[dict[str, Any]]:
+    """The SQuAD training articles with only the questions `path` translates (lines `{"id", "question"}`), each
+    in its Korean wording; the report articles are never among them."""
+    korean = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            korean[row["id"]] = row["question"]
+    kept = []
+    for article in articles:
+        if article["title"] in REPORT_ARTICLES:
+            continue
+        paragraphs = [
+            {**p, "qas": [{**qa, "question": korean[qa["id"]]} for qa in p["qas"] if qa.get("id") in korean]}
+            for p in article["paragraphs"]
+        ]
+        kept.append({**article, "paragraphs": [p for p in paragraphs if p["qas"]]})
+    return kept
 
 
 def _require(files: Sequence[Path]) -> None:
@@ -443,7 +469,6 @@ WORD_EMBEDDINGS = "inner.bert.embeddings.word_embeddings.weight"
 def _export(model: Any, tokenizer: Any, folder: Path, types: bool = True) -> None:
     """ONNX (fp32 and int8) and the tokenizer; `types`: the model reads token type ids (BERT; XLM-R's e5 has none)."""
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     names = ["input_ids", "attention_mask", "token_type_ids"][: 3 if types else 2]
     sample = tokenizer(["a question?"], ["a longer candidate sentence [SEP] title"], return_tensors="pt")
@@ -464,47 +489,5 @@ def _export(model: Any, tokenizer: Any, folder: Path, types: bool = True) -> Non
             dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}},
             opset_version=17, dynamo=False,
         )  # fmt: skip
-        logging.getLogger("root").setLevel(logging.ERROR)
-        quantize_dynamic(
-            str(folder / MODEL_FILE),
-            str(folder / INT8_FILE),
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-        )
-    quantize_embeddings(folder / INT8_FILE)
+    quantize_int8(folder / MODEL_FILE, folder / INT8_FILE, WORD_EMBEDDINGS)
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
-
-
-def quantize_embeddings(path: Path, name: str = WORD_EMBEDDINGS) -> None:
-    """The word-embedding matrix in int8 too (dynamic quantization leaves it fp32: 47 of the file's 59 MB): one
-    scale per row, symmetric, gathered with the rows, so only the looked-up rows are turned back into floats."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    model = onnx.load(str(path))
-    graph = model.graph
-    found = [i for i in graph.initializer if i.name == name]
-    if not found:
-        return  # already quantized, or not this architecture
-    weights = numpy_helper.to_array(found[0]).astype(np.float32)
-    scales = np.maximum(np.abs(weights).max(axis=1, keepdims=True), 1e-12) / 127.0
-    quantized = np.clip(np.round(weights / scales), -127, 127).astype(np.int8)
-    graph.initializer.remove(found[0])
-    graph.initializer.extend(
-        [numpy_helper.from_array(quantized, f"{name}.int8"), numpy_helper.from_array(scales.astype(np.float32), f"{name}.scale")]
-    )
-    for position, node in enumerate(graph.node):
-        if node.op_type == "Gather" and node.input[0] == name:
-            ids, output = node.input[1], node.output[0]
-            replacement = [
-                helper.make_node("Gather", [f"{name}.int8", ids], [f"{output}.int8"]),
-                helper.make_node("Cast", [f"{output}.int8"], [f"{output}.float"], to=onnx.TensorProto.FLOAT),
-                helper.make_node("Gather", [f"{name}.scale", ids], [f"{output}.scale"]),
-                helper.make_node("Mul", [f"{output}.float", f"{output}.scale"], [output]),
-            ]
-            graph.node.remove(node)
-            for offset, new in enumerate(replacement):
-                graph.node.insert(position + offset, new)
-            break
-    onnx.save(model, str(path))

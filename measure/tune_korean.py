@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from index.core.language import KOREAN
 from index.core.settings import load_settings
+from index.models.reader import load_reader
 from index.ranking import ranker as ranking
 from index.service import QAService
-from index.core.language import KOREAN
-from index.models.reader import load_reader
 from measure.calibrate import tuning_sets
 from measure.evaluate import load_questions
 from measure.tune_fusion import Cached, first_right, print_best
@@ -58,7 +58,8 @@ def main(argv: Sequence[str]) -> int:
             service = QAService(local, service.embedder, service.data, service.multilingual, False, cached)
             services.append((name, service, [q for q in questions if q.answers]))
         grid = (
-            [{"w_reader": w, "floor": f, "depth": d} for w, f, d in itertools.product(READER_WEIGHTS, READER_FLOORS, READER_DEPTHS)
+            [{"w_reader": w, "floor": f, "depth": d}
+             for w, f, d in itertools.product(READER_WEIGHTS, READER_FLOORS, READER_DEPTHS)
              if w > 0 or (f, d) == (READER_FLOORS[0], READER_DEPTHS[0])]
             if reading else
             [{"w_bm25": b, "w_paragraph": p} for b, p in itertools.product(BM25_WEIGHTS, PARAGRAPH_WEIGHTS)]
@@ -74,7 +75,9 @@ def main(argv: Sequence[str]) -> int:
                     service._ranker.reader_candidates = int(point["depth"])
                     service._ranker.korean_reader = cached if point["w_reader"] > 0 else None
                 top1[name] = first_right(service, answerable)
-            results.append({**point, "mean": round(float(np.mean(list(top1.values()))), 4), **{k: round(v, 4) for k, v in top1.items()}})
+            results.append(
+                {**point, "mean": round(float(np.mean(list(top1.values()))), 4), **{k: round(v, 4) for k, v in top1.items()}}
+            )
             print(json.dumps(results[-1]), flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

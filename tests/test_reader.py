@@ -160,9 +160,11 @@ def test_the_manifest_matches_the_shipped_model(folder: Path) -> None:
 
     assert sha256(serving) == manifest["model_sha256"][manifest["serving_file"]]
     assert sorted(p.name for p in folder.iterdir()) == sorted([manifest["serving_file"], reader.MANIFEST, "tokenizer.json"])
-    expected = {"korquad1-dev-part.json", "squad2-dev-part.json"} if folder == reader.SHIPPED_KOREAN else {
-        "squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"
-    }
+    expected = (
+        {"korquad1-dev-part.json", "squad2-dev-part.json"}
+        if folder == reader.SHIPPED_KOREAN
+        else {"squad2-dev-part.json", "trecqa-train.jsonl", "trecqa-dev.jsonl"}
+    )
     assert {Path(d["file"]).name for d in manifest["data"]} >= expected
     assert all(len(d["sha256"]) == 64 for d in manifest["data"])
     assert manifest["seed"] == 13 and manifest["command"].startswith("eventbot train-reader")
@@ -237,12 +239,42 @@ def tiny_korquad(folder: Path) -> None:
     (folder / "korquad1-dev-part.json").write_text(json.dumps({"data": articles}, ensure_ascii=False), encoding="utf-8")
 
 
+def test_translated_squad_questions_replace_only_their_own_and_never_on_a_report_article(tmp_path: Path) -> None:
+    from measure.train_reader import REPORT_ARTICLES, in_korean
+
+    def article(title: str, ids: Sequence[str]) -> dict:
+        return {
+            "title": title,
+            "paragraphs": [{"context": "A sentence.", "qas": [{"id": i, "question": f"English {i}?"} for i in ids]}],
+        }
+
+    translations = tmp_path / "ko.jsonl"
+    translations.write_text(
+        json.dumps({"id": "a1", "question": "한국어 질문 하나?"}, ensure_ascii=False)
+        + "\n\n"
+        + json.dumps({"id": "r1", "question": "보고용 질문?"}, ensure_ascii=False)
+        + "\n",
+        encoding="utf-8",
+    )
+    kept = in_korean([article("Train", ["a1", "a2"]), article(REPORT_ARTICLES[0], ["r1"])], translations)
+    assert [a["title"] for a in kept] == ["Train"]
+    assert kept[0]["paragraphs"][0]["qas"] == [{"id": "a1", "question": "한국어 질문 하나?"}]
+
+
+def test_the_shipped_korean_translations_are_of_training_questions_only() -> None:
+    from measure.train_reader import KOREAN_SQUAD_QUESTIONS
+
+    rows = [json.loads(line) for line in KOREAN_SQUAD_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300 and len({r["id"] for r in rows}) == len(rows)
+    assert all(any("\uac00" <= ch <= "\ud7a3" for ch in r["question"]) for r in rows)
+
+
 @pytest.mark.model
 def test_the_korean_training_command_runs_on_a_tiny_set(tmp_path: Path) -> None:
     data = tiny_training_data(tmp_path / "data")
     tiny_korquad(data)
     output = tmp_path / "reader-ko"
-    args = ["train-reader", "--data", str(data), "--language", "ko", "--output", str(output), "--limit", "40"]
+    args = ["train-reader", "--data", str(data), "--language", "ko", "--output", str(output), "--limit", "100"]
     assert main([*args, "--max-tokens", "64"]) == 0
     manifest = json.loads((output / reader.MANIFEST).read_text(encoding="utf-8"))
     assert manifest["language"] == "ko" and manifest["max_tokens"] == 64 and manifest["pairs"]["korquad"]["pairs"] > 0

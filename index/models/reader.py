@@ -84,6 +84,12 @@ def _cannot_load(folder: Path, exc: Exception) -> ModelLoadError:
     )
 
 
+# The reader's session plans no memory per input shape: measured over 80 reads of five Korean candidates of
+# varied length, the session grew 27 MB instead of 41 at about the same speed (68.6 against 72.7 ms). Without a
+# memory arena at all it grew 6 MB but read 2.3 times slower (every run's buffers taken from the system again).
+PATTERNS = False
+
+
 class OnnxReader:
     """The shipped (or any exported) reader on ONNX Runtime."""
 
@@ -93,7 +99,9 @@ class OnnxReader:
             from tokenizers import Tokenizer
 
             manifest, model = _serving_file(folder, file)
-            self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                str(model), session_options(patterns=PATTERNS), providers=["CPUExecutionProvider"]
+            )
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception as exc:  # a missing or damaged model: the caller reports it
             raise _cannot_load(folder, exc) from None
