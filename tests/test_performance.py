@@ -12,7 +12,7 @@ from index import store
 from index.core.errors import ModelLoadError
 from index.core.settings import Settings
 from index.models import onnx_backend
-from index.models.embedder import Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
+from index.models.embedder import PACKAGED_MODEL, Embedder, SentenceTransformerEmbedder, load_embedder, model_identity
 from index.models.onnx_backend import OnnxEmbedder
 from index.ranking import ranker
 from index.service import QAService
@@ -74,6 +74,25 @@ def test_damaged_export_falls_back_in_auto_and_is_reported_in_onnx(
         fallback = load_embedder(settings.model_copy(update={"model_cache_dir": cache, "embedding_backend": "auto"}))
     assert isinstance(fallback, SentenceTransformerEmbedder)
     assert "using sentence-transformers" in caplog.text
+
+
+@pytest.mark.model
+def test_the_english_session_starts_on_the_first_text_and_a_changed_file_is_caught_at_start(
+    model_cache: Path, tmp_path: Path
+) -> None:
+    folder = onnx_backend.export_folder(model_cache, PACKAGED_MODEL)
+    embedder = onnx_backend.OnnxEmbedder(PACKAGED_MODEL, folder, int8=True)
+    assert not embedder.started  # a process answering only Korean questions never holds it
+    assert embedder.encode(["Where was K-Defense Day held?"]).shape == (1, embedder.dimension) and embedder.started
+    import shutil
+
+    changed = tmp_path / "changed"
+    shutil.copytree(folder, changed)
+    data = bytearray((changed / onnx_backend.INT8_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte: the file still parses, its weights are not the exported ones
+    (changed / onnx_backend.INT8_FILE).write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="cannot load the ONNX export"):
+        onnx_backend.OnnxEmbedder(PACKAGED_MODEL, changed, int8=True)
 
 
 def test_index_type_is_chosen_recorded_and_overridable(settings: Settings, hashing: Embedder) -> None:

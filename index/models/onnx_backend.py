@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from index.core.errors import ModelLoadError
 
 log = logging.getLogger(__name__)
 
-EXPORT_VERSION = 3
+EXPORT_VERSION = 4
 # The initializer of the word embeddings in the exported graph (quantized one scale per row in the int8 copy).
 WORD_EMBEDDINGS = "inner.embeddings.word_embeddings.weight"
 # The export also holds an int8 copy (weights of every matrix product quantized per output channel, dynamic
@@ -146,6 +147,7 @@ def export(reference: Any, folder: Path) -> float:
             )
         meta["max_difference"] = difference
         meta["int8_min_cosine"] = _quantize(staging, reference)
+        meta["sha256"] = {name: _sha256(staging / name) for name in ("model.onnx", INT8_FILE)}
         (staging / "export.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -234,6 +236,22 @@ def quantize_embeddings(path: Path, name: str) -> None:
     onnx.save(model, str(path))
 
 
+def _cannot_load(folder: Path, exc: Exception) -> ModelLoadError:
+    log.debug("ONNX export load failed", exc_info=True)
+    return ModelLoadError(
+        f"cannot load the ONNX export in {folder}: {type(exc).__name__}; delete it to export again, "
+        "or set EMBEDDING_BACKEND=torch"
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def session_options(*, patterns: bool = True) -> Any:
     """How every ONNX Runtime session of the project runs: all cores, fully optimised, quiet, and no busy-waiting
     after a run (the embedder, e5 and the reader take turns on the same cores). Without `patterns` the session plans
@@ -259,29 +277,52 @@ def _return_freed_memory() -> None:
 
 class OnnxEmbedder:
     """The exported model on ONNX Runtime: tokenizers, one session run, mean pooling, normalisation; `int8` the
-    quantized copy."""
+    quantized copy.
+
+    The session starts on the first text to embed: a process that only ever answers Korean questions (e5 alone)
+    never holds it (about 50 MB and 0.2 s). The model file is checked against the checksum the export recorded
+    at once, so a damaged export is still reported (or fallen back from) at start."""
 
     def __init__(self, model_name: str, folder: Path, *, int8: bool = False) -> None:
+        model = folder / (INT8_FILE if int8 else "model.onnx")
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
 
             meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
-            model = folder / (INT8_FILE if int8 else "model.onnx")
-            self._session = ort.InferenceSession(str(model), session_options(), providers=["CPUExecutionProvider"])
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            expected = meta.get("sha256", {}).get(model.name)
+            if expected is not None and _sha256(model) != expected:
+                raise ValueError(f"{model.name} does not match its checksum")
         except Exception as exc:  # a damaged or missing export: the caller falls back or reports
-            raise ModelLoadError(
-                f"cannot load the ONNX export in {folder}: {type(exc).__name__}; delete it to export again, "
-                "or set EMBEDDING_BACKEND=torch"
-            ) from None
+            raise _cannot_load(folder, exc) from None
         self.model_name = model_name
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])
         self._normalize = bool(meta["normalize"])
         self._tokenizer.enable_truncation(max_length=self.max_tokens)
         self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]))
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._folder, self._model = folder, model
+        self._session: Any = None
+        self._starting = threading.Lock()
+        if expected is None:  # an export without checksums (being made now): start it here, where faults show
+            self._start()
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    def _start(self) -> Any:
+        with self._starting:
+            if self._session is None:
+                try:
+                    import onnxruntime as ort
+
+                    session = ort.InferenceSession(str(self._model), session_options(), providers=["CPUExecutionProvider"])
+                except Exception as exc:
+                    raise _cannot_load(self._folder, exc) from None
+                self._inputs = {i.name for i in session.get_inputs()}
+                self._session = session
+        return self._session
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed in batches sorted by token count (least padding), returned in the original order."""
@@ -318,10 +359,11 @@ class OnnxEmbedder:
         return out, parts
 
     def _session_run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        session = self._session or self._start()
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = types
-        (tokens,) = self._session.run(None, feeds)
+        (tokens,) = session.run(None, feeds)
         return np.asarray(tokens)
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
