@@ -12,8 +12,8 @@ from index.core.records import Answer, Sentence
 from index.service import QAService
 from measure import baselines
 
-# "reader": the system as served (hybrid ranking rescored by the reader); "hybrid": the same ranking without the
-# reader; two baselines. Without a reader (READER=off) the first two are one.
+# "reader": the system as served (hybrid ranking rescored by the reader of the question's language); "hybrid": the
+# same ranking without either reader; two baselines. Without a reader (READER=off) the first two are one.
 MODES = ("reader", "hybrid", "bm25", "dense")
 DEPTH = 10
 
@@ -139,12 +139,13 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
     decline = [q for q in questions if not q.answers]
     texts = [q.question for q in answerable]
     answers = service.answer_many(texts, DEPTH) if answerable else []
-    served = "reader" if service.reader is not None else "hybrid"
+    reading = service.reader is not None or service.korean_reader is not None
+    served = "reader" if reading else "hybrid"
     returned = {served: [[hit.sentence for hit in answer.hits] for answer in answers]}
     if answerable:
         data = service.data
-        if service.reader is not None:
-            alone = QAService(service.settings, service.embedder, data, service.multilingual, reader=None)
+        if reading:
+            alone = QAService(service.settings, service.embedder, data, service.multilingual, None, None)
             returned["hybrid"] = [[hit.sentence for hit in a.hits] for a in alone.answer_many(texts, DEPTH)]
         prepared = [service.prepare(t).text for t in texts]
         vectors = service.embedder.encode(prepared)
@@ -152,7 +153,7 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
         returned["dense"] = baselines.ranked(data, baselines.dense(data), prepared, vectors, DEPTH)
     scores: dict[str, Scores] = {}
     n = max(1, len(answerable))
-    for mode in (m for m in MODES if m != "reader" or service.reader is not None):
+    for mode in (m for m in MODES if m != "reader" or reading):
         ranks = [_rank(sentences, item) for sentences, item in zip(returned.get(mode, []), answerable, strict=True)]
         scores[mode] = Scores(
             recall_1=sum(r == 1 for r in ranks) / n,

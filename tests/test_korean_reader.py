@@ -123,3 +123,23 @@ def test_telegram_answers_a_korean_question_with_the_korean_reader(tmp_path: Pat
         assert "Grand Hyatt" in english["text"].split("\n\n")[0]
     finally:
         bot.stop()
+
+
+@pytest.mark.model
+def test_the_shipped_korean_reader_tells_the_answering_sentence_from_its_neighbours() -> None:
+    """The real model: a Korean question's answer, in Korean or in English, against sentences of the same event."""
+    from index.models.reader import SHIPPED_KOREAN, OnnxReader
+
+    korean = OnnxReader(SHIPPED_KOREAN)
+    title = "이재명 대통령, 방산 강국 도약 의지"
+    candidates = [
+        Candidate("이재명 대통령은 서울 그랜드 하얏트 호텔에서 열린 제1회 케이방산의 날 행사에서 이같이 말했다.", title),
+        Candidate("행사에는 한화에어로스페이스, LIG넥스원, 현대로템 등 방산업체 대표 100여 명이 참석했다.", title),
+        Candidate("The inaugural K-Defense Day event was held at the Grand Hyatt Hotel in central Seoul.", "K-Defense Day"),
+        Candidate("He noted that South Korea signed a 9 trillion won contract to export K-2 tanks to Poland.", "K-Defense Day"),
+    ]
+    where_ko, attended, where_en, contract = korean.read("케이방산의 날 행사는 어디에서 열렸나요?", candidates)
+    assert where_ko > 0.5 and where_ko > 3 * attended
+    assert where_en > 2 * contract
+    (unrelated,) = korean.read("삼성전자 주가는 지금 얼마예요?", candidates[:1])
+    assert unrelated < 0.2

@@ -58,7 +58,7 @@ W_READER = 0.25
 # Below this probability the reader has found nothing, and its small differences are noise, not evidence.
 READER_FLOOR = 0.2
 # The Korean reader's weight and floor for a Korean question (`python -m measure.tune_korean`).
-W_READER_KOREAN, READER_FLOOR_KOREAN = 1.0, 0.2
+W_READER_KOREAN, READER_FLOOR_KOREAN = 2.0, 0.1
 
 
 @dataclass(frozen=True, slots=True)
