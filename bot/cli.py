@@ -494,7 +494,10 @@ def cmd_train_reader(config: Config, args: argparse.Namespace) -> int:
     from measure.train_reader import Options, train
 
     if not args.data.is_dir():
-        raise EventBotError(f"{args.data}: no such folder (it should hold squad2-dev-part.json and trecqa-*.jsonl)")
+        raise EventBotError(
+            f"{args.data}: no such folder (it should hold squad2-dev-part.json and trecqa-*.jsonl; "
+            "for --language ko korquad1-dev-part.json too)"
+        )
     output = args.output or (reader.SHIPPED_KOREAN if args.language == KOREAN else reader.SHIPPED)
     options = Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit, serve=args.serve)
     options = replace(options, language=args.language, max_tokens=args.max_tokens or options.max_tokens)

@@ -160,6 +160,8 @@ def evaluate(service: QAService, questions: Sequence[Question], *, verbose: bool
             recall_3=sum(r is not None and r <= 3 for r in ranks) / n,
             mrr_10=sum(1 / r for r in ranks if r is not None) / n,
         )
+    # Answered or declined as served: over the first TOP_K hits, not the ten ranked above.
+    answers = service.answer_many(texts, service.settings.top_k) if answerable else []
     misses = [
         _miss(answer, item)
         for answer, item, sentences in zip(answers, answerable, returned.get(served, []), strict=True)

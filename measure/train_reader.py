@@ -40,7 +40,7 @@ import numpy as np
 from index.content.loader import load_documents
 from index.content.splitter import split_document, split_paragraph
 from index.core.language import ENGLISH, KOREAN, has_hangul
-from index.models.onnx_backend import quantize_int8
+from index.models.onnx_backend import quantize_int8, sha256
 from index.models.reader import MANIFEST, MAX_TOKENS, MODEL_FILE, Candidate, OnnxReader, pair_text
 
 log = logging.getLogger(__name__)
@@ -204,14 +204,6 @@ def news_pairs(questions: Path, docs: Path) -> list[Pair]:
         wrong = [c for c in pool if c not in right]
         pairs += [Pair(row["question"], c, 0.0, "news") for c in _closest(row["question"], wrong, NEWS_NEGATIVES)]
     return pairs
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:

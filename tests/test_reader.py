@@ -19,7 +19,7 @@ from index.models.reader import Candidate, OverlapReader, pair_text
 from index.ranking import ranker as ranking
 from index.ranking.answerability import FEATURES
 from index.service import QAService
-from tests.helpers import REAL_ENGLISH
+from tests.helpers import REAL_ENGLISH, REPO
 
 READER_FEATURE = FEATURES.index("reader")
 QUESTION = "Where was K-Defense Day held?"
@@ -267,6 +267,19 @@ def test_the_shipped_korean_translations_are_of_training_questions_only() -> Non
     rows = [json.loads(line) for line in KOREAN_SQUAD_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(rows) >= 300 and len({r["id"] for r in rows}) == len(rows)
     assert all(any("\uac00" <= ch <= "\ud7a3" for ch in r["question"]) for r in rows)
+    squad = REPO.parent / "shared" / "training" / "squad2-dev-part.json"
+    if not squad.is_file():
+        pytest.skip("the SQuAD 2.0 part is not beside this checkout")
+    from measure.train_reader import REPORT_ARTICLES
+
+    title_of = {
+        qa["id"]: article["title"]
+        for article in json.loads(squad.read_text(encoding="utf-8"))["data"]
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    }
+    titles = [title_of.get(r["id"]) for r in rows]
+    assert None not in titles and not set(titles) & set(REPORT_ARTICLES)
 
 
 @pytest.mark.model

@@ -147,7 +147,7 @@ def export(reference: Any, folder: Path) -> float:
             )
         meta["max_difference"] = difference
         meta["int8_min_cosine"] = _quantize(staging, reference)
-        meta["sha256"] = {name: _sha256(staging / name) for name in ("model.onnx", INT8_FILE)}
+        meta["sha256"] = {name: sha256(staging / name) for name in ("model.onnx", INT8_FILE)}
         (staging / "export.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
@@ -244,7 +244,8 @@ def _cannot_load(folder: Path, exc: Exception) -> ModelLoadError:
     )
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """The file's SHA-256, read a megabyte at a time."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -291,10 +292,13 @@ class OnnxEmbedder:
             meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             expected = meta.get("sha256", {}).get(model.name)
-            if expected is not None and _sha256(model) != expected:
-                raise ValueError(f"{model.name} does not match its checksum")
         except Exception as exc:  # a damaged or missing export: the caller falls back or reports
             raise _cannot_load(folder, exc) from None
+        if expected is not None and sha256(model) != expected:
+            raise ModelLoadError(
+                f"cannot load the ONNX export in {folder}: {model.name} does not match the checksum its export "
+                "recorded (damaged?); delete it to export again, or set EMBEDDING_BACKEND=torch"
+            )
         self.model_name = model_name
         self.dimension = int(meta["dimension"])
         self.max_tokens = int(meta["max_tokens"])
@@ -303,6 +307,7 @@ class OnnxEmbedder:
         self._tokenizer.enable_padding(pad_id=int(meta["pad_id"]))
         self._folder, self._model = folder, model
         self._session: Any = None
+        self._failed: ModelLoadError | None = None  # a start that failed is not retried on every question
         self._starting = threading.Lock()
         if expected is None:  # an export without checksums (being made now): start it here, where faults show
             self._start()
@@ -313,13 +318,16 @@ class OnnxEmbedder:
 
     def _start(self) -> Any:
         with self._starting:
+            if self._failed is not None:
+                raise self._failed
             if self._session is None:
                 try:
                     import onnxruntime as ort
 
                     session = ort.InferenceSession(str(self._model), session_options(), providers=["CPUExecutionProvider"])
                 except Exception as exc:
-                    raise _cannot_load(self._folder, exc) from None
+                    self._failed = _cannot_load(self._folder, exc)
+                    raise self._failed from None
                 self._inputs = {i.name for i in session.get_inputs()}
                 self._session = session
         return self._session

@@ -33,7 +33,7 @@ FEATURES = (
     "rarest_missing",  # IDF share of the rarest question word the sentence lacks
     "type_asked",  # the question asks for a kind of answer (a count of something, a date, a name, a place)
     "type_found",  # and the sentence holds one
-    "reader",  # the reader's probability that the sentence answers (0 for a Korean question: it reads English)
+    "reader",  # the probability, from the reader of the question's language, that the sentence answers
 )
 # Measured and left out: the margin of the ranking score over the next candidate's (no better on the tuning
 # sets, and it made every hit below the first look unlikely, hiding the figures other articles give) and the

@@ -201,8 +201,9 @@ class Ranker:
         reader = self.korean_reader if language == KOREAN else self.reader
         weight, floor = (W_READER_KOREAN, READER_FLOOR_KOREAN) if language == KOREAN else (W_READER, READER_FLOOR)
         if reader is not None:
-            # At least as deep as the hits shown: each is read in the one batch.
-            leaders = np.argsort(-fused, kind="stable")[: max(self.reader_candidates, top_k)]
+            # The reader re-ranks the same leaders however many hits are asked for (an evaluation's ten, a chat's
+            # three), so what is measured is what is served; deeper hits are read below, for their evidence only.
+            leaders = np.argsort(-fused, kind="stable")[: self.reader_candidates]
             read[leaders] = self._read(reader, question, rows[leaders])
             fused = fused.copy()
             fused[leaders] += weight * np.maximum(read[leaders] - floor, 0.0)

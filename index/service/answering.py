@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Asked of a reloaded index before it is served.
 RELOAD_PROBE = "What happened?"
+# The probe of a process that has answered no English yet: an English probe would start the English model's
+# session and reader, which a process serving only Korean never holds.
+KOREAN_RELOAD_PROBE = "무슨 일이 있었나요?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,8 @@ class QAService:
             )
             try:
                 ranker = self._ranker_for(data)
-                ranker.hits(self.rank([RELOAD_PROBE], self.settings.top_k, ranker)[0])
+                probe = RELOAD_PROBE if getattr(self.embedder, "started", True) else KOREAN_RELOAD_PROBE
+                ranker.hits(self.rank([probe], self.settings.top_k, ranker)[0])
             except Exception as exc:  # whatever a damaged index raises, the old one keeps serving
                 log.warning("the new index failed its probe question", exc_info=True)
                 raise IndexDamagedError(f"the new index loads but cannot answer ({type(exc).__name__})") from None
