@@ -239,34 +239,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 1 <= number <= 100:
-        raise argparse.ArgumentTypeError("must be between 1 and 100")
-    return number
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` ("50_000" and "50,000" read as 50000)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value.replace("_", "").replace(",", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:,} and {high:,}")
+        return number
+
+    return parse
 
 
-def _token_count(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 32 <= number <= 512:
-        raise argparse.ArgumentTypeError("must be between 32 and 512 (the encoders read at most 512 tokens)")
-    return number
-
-
-def _positive_count(value: str) -> int:
-    try:
-        number = int(value.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 100 <= number <= 50_000_000:
-        raise argparse.ArgumentTypeError("must be between 100 and 50,000,000")
-    return number
+_positive = _whole_number(1, 100)
+_token_count = _whole_number(32, 512)  # the encoders read at most 512 tokens
+_positive_count = _whole_number(100, 50_000_000)
 
 
 def _notify(message: str) -> None:
