@@ -19,6 +19,7 @@ time taken and the figures on held-out pairs. torch is imported here only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -47,6 +48,13 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parent.parent
 SQUAD = "squad2-dev-part.json"
+# SQuAD 2.0's ten training articles (all kept) and a sample of SQuAD 1.1's training questions: more reading,
+# with negatives from the whole article (what a ranking over many sentences offers), not only the paragraph.
+SQUAD2_TRAIN = "squad2-train-part.json"
+SQUAD1 = "squad1-train.json"
+SQUAD2_TRAIN_QUESTIONS = 1500
+SQUAD1_QUESTIONS = 1500
+ARTICLE_NEGATIVES = 3
 # Five of its fourteen articles are kept out of training (and of every tuning step) to report on: SQuAD 2.0's own
 # answerable and unanswerable questions over articles the reader has never seen (measure/squad2.py).
 REPORT_ARTICLES = ("1973_oil_crisis", "Harvard_University", "Scottish_Parliament", "Imperialism", "Packet_switching")
@@ -91,13 +99,15 @@ class Options:
     limit: int | None = None  # at most this many training pairs (a tiny run for the test)
     serve: str = "int8"  # which export ships: int8 (dynamic quantisation) or fp32; the other is deleted
     news: bool = True
+    public_extra: bool = True  # SQuAD 2.0's training articles and a sample of SQuAD 1.1 (the English reader)
     language: str = ENGLISH  # ko: the Korean reader (e5-small, KorQuAD; `korean_pairs`)
     max_tokens: int = MAX_TOKENS
 
 
-def _words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=500_000)
+def _words(text: str) -> frozenset[str]:
     """Words of three letters or more (two for Hangul, whose syllables are denser)."""
-    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 or (len(w) == 2 and has_hangul(w))}
+    return frozenset(w for w in re.findall(r"\w+", text.lower()) if len(w) > 2 or (len(w) == 2 and has_hangul(w)))
 
 
 def held_out(question: str) -> bool:
@@ -123,10 +133,13 @@ def article_pairs(
     source: str = "squad",
     skip: Container[str] = (),
     paragraph_negatives: int = PARAGRAPH_NEGATIVES,
+    other_negatives: int = OTHER_NEGATIVES,
+    keep: Callable[[str], bool] | None = None,
 ) -> list[Pair]:
     """SQuAD-format articles (SQuAD 2.0, KorQuAD 1.0): per question (but those in `skip`) the answer's sentence
     positive, up to `paragraph_negatives` of its paragraph's other sentences and the sentence of another paragraph
-    sharing most words with it negative, every sentence of an unanswerable question's paragraph negative."""
+    sharing most words with it negative (`other_negatives` of them, from the whole article when more than one), every
+    sentence of an unanswerable question's paragraph negative; `keep`, when given, chooses the questions."""
     pairs: list[Pair] = []
     for article in articles:
         title = article["title"].replace("_", " ")
@@ -144,7 +157,7 @@ def article_pairs(
             others = [c for q, c in everything if q != p]
             for qa in questions:
                 question = qa["question"].strip()
-                if not question or question in skip:
+                if not question or question in skip or (keep is not None and not keep(question)):
                     continue
                 right: set[int] = set()
                 if not qa.get("is_impossible") and qa.get("answers"):
@@ -159,7 +172,8 @@ def article_pairs(
                 rng.shuffle(wrong)
                 for c in wrong[:paragraph_negatives]:
                     pairs.append(Pair(question, c, 0.0, source))
-                for c in _closest(question, rng.sample(others, min(len(others), 200)), OTHER_NEGATIVES):
+                pool = others if other_negatives > 1 else rng.sample(others, min(len(others), 200))
+                for c in _closest(question, pool, other_negatives):
                     pairs.append(Pair(question, c, 0.0, source))
     return pairs
 
@@ -229,6 +243,15 @@ def english_pairs(options: Options, rng: random.Random) -> tuple[list[Pair], lis
     files = [options.data / SQUAD, *(options.data / name for name in TRECQA)]
     _require(files)
     pairs = squad_pairs(files[0], rng) + trecqa_pairs(files[1:])
+    if options.public_extra:
+        extra = [options.data / SQUAD2_TRAIN, options.data / SQUAD1]
+        _require(extra)
+        for path, wanted, source in ((extra[0], SQUAD2_TRAIN_QUESTIONS, "squad2-train"), (extra[1], SQUAD1_QUESTIONS, "squad1")):
+            articles = json.loads(path.read_text(encoding="utf-8"))["data"]
+            questions = [qa["question"].strip() for a in articles for p in a["paragraphs"] for qa in p["qas"]]
+            chosen = set(rng.sample(questions, min(wanted, len(questions))))
+            pairs += article_pairs(articles, rng, source, (), PARAGRAPH_NEGATIVES - 1, ARTICLE_NEGATIVES, chosen.__contains__)
+        files += extra
     if options.news:
         pairs += news_pairs(*NEWS)
         files += list(NEWS[:1])
