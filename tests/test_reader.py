@@ -78,6 +78,28 @@ def test_the_readers_probability_is_evidence_for_the_answerability_model(setting
     assert all(e[READER_FEATURE] == 0.0 for e in without.evidence)  # no reader: no evidence from one
 
 
+def test_declining_reads_the_readers_evidence_over_every_candidate_it_read(settings: Settings, hashing: Embedder) -> None:
+    service = served(settings, hashing, None)
+    hits = service.answer(QUESTION, top_k=5).hits
+    second = hits[1].sentence.text
+
+    class Graded(Scripted):
+        """0.9 for the second hybrid hit, 0.3 for the first, 0.1 for the rest."""
+
+        def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+            return np.array([0.9 if c.sentence == second else 0.3 if c.sentence == hits[0].sentence.text else 0.1 for c in candidates])
+
+    fake = QAService(settings, hashing, service.data, service.multilingual, reader=Graded(""))  # type: ignore[arg-type]
+    ranked = fake.rank([QUESTION], 5)[0]
+    by_text = {service.data.sentences[row].text: evidence for row, evidence in zip(ranked.rows, ranked.evidence, strict=True)}
+    best, lead = FEATURES.index("reader_best"), FEATURES.index("reader_lead")
+    # Every hit knows the best the reader found for the question, and how far it stands from the best of the others.
+    assert all(e[best] == pytest.approx(0.9) for e in ranked.evidence)
+    assert by_text[second][lead] == pytest.approx(0.9 - 0.3)
+    assert by_text[hits[0].sentence.text][lead] == pytest.approx(0.3 - 0.9)
+    assert all(e[best] == 0.0 and e[lead] == 0.0 for e in service.rank([QUESTION], 3)[0].evidence)
+
+
 def test_the_reader_reads_each_sentence_with_its_title_and_the_sentence_before_in_its_paragraph(
     settings: Settings, hashing: Embedder
 ) -> None:

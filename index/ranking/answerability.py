@@ -34,6 +34,8 @@ FEATURES = (
     "type_asked",  # the question asks for a kind of answer (a count of something, a date, a name, a place)
     "type_found",  # and the sentence holds one
     "reader",  # the probability, from the reader of the question's language, that the sentence answers
+    "reader_best",  # the highest of the reader's probabilities over every candidate it read for the question
+    "reader_lead",  # this hit's probability minus the best other read candidate's (positive for the reader's pick)
 )
 # Measured and left out: the margin of the ranking score over the next candidate's (no better on the tuning
 # sets, and it made every hit below the first look unlikely, hiding the figures other articles give) and the

@@ -216,6 +216,15 @@ class Ranker:
                 read[unread] = self._read(reader, question, rows[np.array(unread)])
         similarity = np.maximum(dense, clause)
         paragraph = around[positions] if positions else np.zeros(0)
+        # The reader's evidence over every candidate it read, not only this one: the best probability among them
+        # (does anything here answer?) and this hit's lead over the best of the others.
+        seen = np.flatnonzero(read > 0)
+        read_best = float(read[seen].max()) if len(seen) else 0.0
+
+        def lead(position: int) -> float:
+            others = read[seen[seen != position]]
+            return float(read[position] - others.max()) if len(others) else float(read[position])
+
         unknown = float(min(len(features.unknown_names(data.lexical, question)), 2))
         unseen = features.unseen(data.lexical, tokens)
 
@@ -229,6 +238,7 @@ class Ranker:
             return (
                 float(similarity[position]), float(paragraph[i]), unknown, unseen, found,
                 in_sentence, in_paragraph, lacking, float(kind), float(held), float(read[position]),
+                read_best, lead(position),
             )  # fmt: skip
 
         rows_evidence = tuple(evidence(i, p) for i, p in enumerate(positions))
