@@ -223,7 +223,8 @@ def tiny_training_data(folder: Path) -> Path:
         },
     ]
     squad = {"data": [{"title": "Harbour_fair", "paragraphs": paragraphs}, {"title": "Town", "paragraphs": paragraphs[1:]}]}
-    (folder / "squad2-dev-part.json").write_text(json.dumps(squad), encoding="utf-8")
+    for name in ("squad2-dev-part.json", "squad2-train-part.json", "squad1-train.json"):
+        (folder / name).write_text(json.dumps(squad), encoding="utf-8")
     rows = [
         {"question": "Who wrote Hamlet ?", "sentence": "Hamlet was written by Shakespeare .", "label": 1},
         {"question": "Who wrote Hamlet ?", "sentence": "Hamlet is set in Denmark .", "label": 0},
