@@ -189,9 +189,14 @@ def for_calibration(question: str) -> bool:
     return int(hashlib.sha256(question.encode("utf-8")).hexdigest(), 16) % CALIBRATION_SHARE == 0
 
 
-def write_part(part: str, output: Path) -> int:
-    """The part's questions as one `eventbot eval` file (`{"question", "answers"}` plus the corpus's fields)."""
-    rows = questions_of(part)
+def write_part(part: str, output: Path, lang: str | None = None, over: str | None = None) -> int:
+    """The part's questions as one `eventbot eval` file (`{"question", "answers"}` plus the corpus's fields): only
+    those asked in `lang`, and of the answerable ones only those answered by `over` text, when given."""
+    rows = [
+        row
+        for row in questions_of(part)
+        if (lang is None or row["lang"] == lang) and (over is None or not row["answers"] or row["over"] == over)
+    ]
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as out:
         for row in rows:
@@ -275,6 +280,52 @@ def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] |
     return sum(len(items) for items in by_story.values())
 
 
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """How often two judges (or a judge and the writers' answer keys) agree on (question, candidate) verdicts."""
+
+    pairs: int
+    agreed: int
+    kappa: float
+
+    @property
+    def rate(self) -> float:
+        return self.agreed / self.pairs if self.pairs else float("nan")
+
+
+def agreement(first: Sequence[bool], second: Sequence[bool]) -> Agreement:
+    """Raw agreement and Cohen's kappa of two equally long lists of verdicts."""
+    n = len(first)
+    agreed = sum(a == b for a, b in zip(first, second, strict=True))
+    if not n:
+        return Agreement(0, 0, float("nan"))
+    p_first, p_second = sum(first) / n, sum(second) / n
+    chance = p_first * p_second + (1 - p_first) * (1 - p_second)
+    kappa = (agreed / n - chance) / (1 - chance) if chance < 1 else 1.0
+    return Agreement(n, agreed, kappa)
+
+
+def judge_agreement() -> dict[str, Agreement]:
+    """Over every judged story: the first and second judges on the doubly judged questions ("judges"), and the
+    first judge against the writers' answer keys ("writers": a candidate holding an answer string answers)."""
+    rows = {row["id"]: row for row in questions_of("tune")}
+    pairs: dict[str, tuple[list[bool], list[bool]]] = {"judges": ([], []), "writers": ([], [])}
+    for path in sorted((JUDGEMENTS / "candidates").glob("*.jsonl")):
+        first, second = read_judgements(path.stem), read_judgements(path.stem, second=True)
+        for item in read_questions(path):
+            if item["id"] not in first:
+                continue
+            answers = [a.casefold() for a in rows[item["id"]]["answers"]] if item["id"] in rows else []
+            for number, candidate in enumerate(item["candidates"], start=1):
+                verdict = number in first[item["id"]]
+                pairs["writers"][0].append(verdict)
+                pairs["writers"][1].append(any(a in candidate["text"].casefold() for a in answers))
+                if item["id"] in second:
+                    pairs["judges"][0].append(verdict)
+                    pairs["judges"][1].append(number in second[item["id"]])
+    return {name: agreement(a, b) for name, (a, b) in pairs.items()}
+
+
 def _todo_block(row: dict[str, Any], candidates: Sequence[dict[str, Any]]) -> str:
     lines = [f"### {row['id']}{'  (second judge too)' if second_judged(row['id']) else ''}", f"Q: {row['question']}"]
     for number, c in enumerate(candidates, start=1):
@@ -303,7 +354,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--quotas", action="store_true", help="also fail when a story has fewer questions than GUIDE.md asks")
     candidates = sub.add_parser("candidates", help="rank every training question and write what the judges read")
     candidates.add_argument("--story", action="append", help="only these stories' questions (repeatable)")
+    part = sub.add_parser("part", help="write a part's questions as one `eventbot eval` file")
+    part.add_argument("part", choices=PARTS)
+    part.add_argument("--output", type=Path, required=True)
+    part.add_argument("--lang", choices=(ENGLISH, KOREAN), help="only questions asked in this language")
+    part.add_argument("--over", choices=(ENGLISH, KOREAN), help="only answerable questions answered by text in this language")
+    sub.add_parser("agreement", help="how often the judges agree with each other and with the writers' answer keys")
     args = parser.parse_args(argv)
+    if args.command == "part":
+        print(f"{write_part(args.part, args.output, args.lang, args.over)} questions written to {args.output}")
+        return 0
+    if args.command == "agreement":
+        for name, result in judge_agreement().items():
+            print(f"{name}: {result.pairs} (question, candidate) pairs, agreement {result.rate:.3f}, kappa {result.kappa:.3f}")
+        return 0
     if args.command == "candidates":
         rows = [r for r in training_questions() if not args.story or r["story"] in args.story]
         print(f"{write_candidates(JUDGEMENTS, rows)} questions ranked into {JUDGEMENTS}")
