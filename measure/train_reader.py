@@ -494,6 +494,9 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
             "training_minutes": round(training_minutes, 1),
             "serving_file": INT8_FILE if options.serve == "int8" else MODEL_FILE,
         }
+        first_stage = options.start / MANIFEST if options.start is not None else None
+        if first_stage is not None and first_stage.is_file():
+            manifest["first_stage"] = json.loads(first_stage.read_text(encoding="utf-8"))  # how `start` was made
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         figures = {}
         for name, file in (("fp32", MODEL_FILE), ("int8", INT8_FILE)):
@@ -510,6 +513,8 @@ def train(options: Options, notify: Callable[[str], None] = print) -> dict[str, 
         unused = MODEL_FILE if manifest["serving_file"] == INT8_FILE else INT8_FILE
         (staging / unused).unlink()  # only the serving file ships (the figures of both stay in the manifest)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        if options.keep is not None:  # a second stage started from `keep` records how it was made
+            shutil.copyfile(staging / MANIFEST, options.keep / MANIFEST)
         shutil.rmtree(options.output, ignore_errors=True)
         options.output.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, options.output)
