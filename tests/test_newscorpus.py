@@ -96,3 +96,14 @@ def test_the_check_catches_what_a_writer_gets_wrong(corpus: dict[str, Any]) -> N
     errors, _ = newscorpus.check_story(story, broken)
     for expected in ("not inside any one sentence", "lang en but", "kind 'guess'", "not an article", "over ko", "exactly when", "id used twice"):
         assert any(expected in e for e in errors), expected
+
+
+def test_agreement_is_raw_agreement_and_cohens_kappa() -> None:
+    perfect = newscorpus.agreement([True, False, False, True], [True, False, False, True])
+    assert (perfect.pairs, perfect.agreed, perfect.rate, perfect.kappa) == (4, 4, 1.0, 1.0)
+    # Half the verdicts agree, as often as chance would have it: kappa 0.
+    chance = newscorpus.agreement([True, True, False, False], [True, False, True, False])
+    assert chance.rate == 0.5 and abs(chance.kappa) < 1e-9
+    # Every judged story has both judges' files for the doubly judged questions, and they were compared.
+    judges = newscorpus.judge_agreement()["judges"]
+    assert judges.pairs >= 1000 and 0 <= judges.rate <= 1

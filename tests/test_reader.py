@@ -238,8 +238,13 @@ def tiny_training_data(folder: Path) -> Path:
 def test_the_training_command_runs_on_a_tiny_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tiny_training_data(tmp_path / "data")
     output = tmp_path / "reader"
-    assert main(["train-reader", "--data", str(data), "--output", str(output), "--limit", "100"]) == 0
+    stage1 = tmp_path / "stage1"
+    assert main(["train-reader", "--data", str(data), "--output", str(output), "--limit", "100", "--keep", str(stage1)]) == 0
     manifest = json.loads((output / reader.MANIFEST).read_text(encoding="utf-8"))
+    # A second stage starts from the kept model and records how that was made.
+    second = tmp_path / "reader-2"
+    assert main(["train-reader", "--data", str(data), "--output", str(second), "--limit", "100", "--start", str(stage1)]) == 0
+    assert json.loads((second / reader.MANIFEST).read_text(encoding="utf-8"))["first_stage"]["pairs"] == manifest["pairs"]
     assert manifest["serving_file"] == "model.int8.onnx" and not (output / "model.onnx").exists()
     assert {d["file"].split("/")[-1] for d in manifest["data"]} >= {"squad2-dev-part.json", "trecqa-train.jsonl"}
     probabilities = reader.OnnxReader(output).read("How many boats?", [Candidate("Forty boats."), Candidate("It rained.")])
