@@ -27,7 +27,7 @@ from index.service import QAService
 from measure.calibrate import tuning_sets
 from measure.evaluate import Question, is_hit
 
-WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)
 DEPTHS = (5, 10)
 E5_WEIGHTS = (1.5,)
 FLOORS = (0.0, 0.1, 0.2, 0.3)

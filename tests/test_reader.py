@@ -61,7 +61,9 @@ def test_the_reader_puts_the_sentence_it_reads_as_the_answer_first(
     # A reader that finds no answer among them leaves the hybrid order as it was.
     unmoved = served(settings, hashing, Scripted("no sentence says this")).answer(QUESTION, top_k=5).hits
     assert [h.sentence for h in unmoved] == [h.sentence for h in alone]
-    # Nor does one that reads the chosen sentence below its floor: under it, the reader has found nothing.
+    # Nor does one that reads the chosen sentence below a floor, when one is set: under it, the reader has found
+    # nothing.
+    monkeypatch.setattr(ranking, "READER_FLOOR", 0.2)
     unsure = Scripted(chosen)
     unsure.read = lambda question, candidates: 0.9 * ranking.READER_FLOOR * Scripted.read(unsure, question, candidates)  # type: ignore[method-assign]
     doubtful = served(settings, hashing, unsure).answer(QUESTION, top_k=5).hits
