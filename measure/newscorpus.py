@@ -103,7 +103,7 @@ def check_story(story: Story, rows: Sequence[dict[str, Any]]) -> tuple[list[str]
     errors: list[str] = []
     counts: Counter[tuple[Any, ...]] = Counter()
     files = {Path(d.source).name for d in story.documents}
-    seen_ids: set[str] = set()
+    seen_ids: set[Any] = set()
     seen_questions: set[str] = set()
     for row in rows:
         where = f"{story.story_id} {row.get('id', '?')}"
@@ -233,7 +233,7 @@ def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] |
     import shutil
     import tempfile
 
-    from index.core.settings import Settings
+    from index.core.settings import load_settings
     from index.service import QAService
     from measure.calibrate import neutral_model
 
@@ -248,7 +248,7 @@ def write_candidates(output: Path = JUDGEMENTS, rows: Sequence[dict[str, Any]] |
             for before, after in zip(sentences, sentences[1:], strict=False):
                 if before.paragraph == after.paragraph:
                     previous[(after.doc_id, after.paragraph, after.sentence)] = before.text
-        settings = Settings(_env_file=None).model_copy(
+        settings = load_settings().model_copy(
             update={"seeds_dir": seeds, "index_dir": Path(scratch) / "index", "answerability_model": neutral_model(Path(scratch))}
         )
         service = QAService.open(settings, lambda line: None)
@@ -383,12 +383,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     totals: Counter[tuple[Any, ...]] = Counter()
     for story_id in chosen:
         try:
-            rows = story_questions(story_id)
-            if rows is None:
+            written = story_questions(story_id)
+            if written is None:
                 print(f"{story_id}: no questions yet")
                 failed = failed or bool(args.story)
                 continue
-            errors, counts = check_story(load_story(story_id), rows)
+            errors, counts = check_story(load_story(story_id), written)
         except ValueError as error:
             errors, counts = [str(error)], Counter()
         totals += counts

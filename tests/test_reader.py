@@ -89,7 +89,8 @@ def test_declining_reads_the_readers_evidence_over_every_candidate_it_read(setti
         """0.9 for the second hybrid hit, 0.3 for the first, 0.1 for the rest."""
 
         def read(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
-            return np.array([0.9 if c.sentence == second else 0.3 if c.sentence == hits[0].sentence.text else 0.1 for c in candidates])
+            first = hits[0].sentence.text
+            return np.array([0.9 if c.sentence == second else 0.3 if c.sentence == first else 0.1 for c in candidates])
 
     fake = QAService(settings, hashing, service.data, service.multilingual, reader=Graded(""))  # type: ignore[arg-type]
     ranked = fake.rank([QUESTION], 5)[0]
