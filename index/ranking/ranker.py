@@ -48,16 +48,6 @@ FIGURE_POOL = 8
 # In a corpus with articles in both languages, a sentence in the question's language gets this much more:
 # an article published in Korean and in English is quoted in the reader's language.
 W_LANGUAGE = 0.05
-# A Korean question has no words in common with an English sentence, so in a corpus with Korean articles beside
-# English ones every Korean sentence about the same name outscores the English sentence that answers (newscorpus
-# report, Korean questions over English text: top-1 0.015 beside Korean pieces, 0.345 without them). An English
-# sentence gets this much in place of the lexical evidence it cannot have. Fitted on the news corpus's Korean
-# calibration questions (tuning stories, kept from every training): 0 / 0.2 / ... / 1.0 / 1.1 / 1.2 / 1.3 / 1.5 / 2
-# gave over English text 0.024 ... 0.238 / 0.262 / 0.280 / 0.292 / 0.333 / 0.339 and over Korean text 0.918 ...
-# 0.898 / 0.857 / 0.837 / 0.714 / 0.531 / 0. Off: any constant large enough to help also puts the English sentence
-# above the Korean one when an article in both languages gives the fact (tests/test_korean.py), and a Korean
-# reader is quoted in Korean. What is needed is a reader taught on Korean questions over English sentences.
-W_CROSS_KOREAN = 0.0
 # A follow-up question ("And when?") leans towards the article the previous answer quoted.
 W_FOLLOWUP = 0.3
 # English questions are also matched by the multilingual e5 model (its vectors are in every index): its cosine
@@ -203,8 +193,6 @@ class Ranker:
         )
         if self.has_korean:
             fused = fused + W_LANGUAGE * (self._korean_row[rows] == (language == KOREAN))
-            if language == KOREAN and W_CROSS_KOREAN:
-                fused = fused + W_CROSS_KOREAN * ~self._korean_row[rows]
         if prefer is not None and prefer in self._document_number:
             fused = fused + W_FOLLOWUP * (self._document_of_row[rows] == self._document_number[prefer])
         if expected_type(question) is not None or answers_kind(question, "")[0]:
