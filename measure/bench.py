@@ -35,6 +35,8 @@ from index.store.builder import build, choose_index_type, complete_multilingual
 REPO = Path(__file__).resolve().parent.parent
 # Five SQuAD articles (862 sentences): the English build the build-speed floor is measured on.
 ENGLISH_CORPUS = REPO / "eval" / "squad-multi" / "corpus"
+# 21 articles (16 SQuAD articles, the 5 newsroom pieces: about 2,400 sentences): the full build, every vector made.
+FULL_CORPORA = (REPO / "eval" / "squad-multi" / "docs", REPO / "eval" / "newsroom" / "docs")
 QUESTION_FILES = (
     "eval/dev.jsonl",
     "eval/article-tune.jsonl",
@@ -281,7 +283,27 @@ def _run(settings: Settings, corpus: Path, scratch: Path, quick: bool) -> dict[s
             "multilingual_s": time.perf_counter() - started,
             "multilingual_sentences": completed,
         }
+    if all(folder.is_dir() for folder in FULL_CORPORA):
+        results["build_full"] = _full_build(local, embedder, multilingual, scratch)
     return results
+
+
+def _full_build(
+    settings: Settings, embedder: Embedder, multilingual: MultilingualEmbedder, scratch: Path
+) -> dict[str, Any]:
+    """The 21-article corpus built twice from nothing: the English side only (what a running bot swaps in before
+    its background filler makes the rest), and every vector, English and multilingual, as `eventbot build` does."""
+    seeds = scratch / "full-seeds"
+    for folder in FULL_CORPORA:
+        shutil.copytree(folder, seeds / folder.parent.name)
+    figures: dict[str, Any] = {"articles": sum(1 for p in seeds.rglob("*") if p.is_file())}
+    for key, every in (("english", False), ("every", True)):
+        local = settings.model_copy(update={"seeds_dir": seeds, "index_dir": scratch / f"full-index-{key}"})
+        report = build(local, lambda: embedder, multilingual=lambda: multilingual, every_vector=every)
+        figures["sentences"] = report.sentence_count
+        figures[f"{key}_s"] = report.seconds
+        figures[f"{key}_sentences_per_s"] = report.sentence_count / report.seconds
+    return figures
 
 
 def _build_curve(
@@ -477,6 +499,24 @@ def table(results: dict[str, Any]) -> str:
             if "build_english" in r
             else []
         ),
+        *(
+            [
+                (
+                    f"full build of {r['build_full']['articles']} articles, English side only",
+                    f"{r['build_full']['sentences']} sentences in {r['build_full']['english_s']:.1f} s "
+                    f"({r['build_full']['english_sentences_per_s']:.0f}/s)",
+                    "",
+                ),
+                (
+                    f"full build of {r['build_full']['articles']} articles, every vector (`eventbot build`)",
+                    f"{r['build_full']['sentences']} sentences in {r['build_full']['every_s']:.1f} s "
+                    f"({r['build_full']['every_sentences_per_s']:.0f}/s)",
+                    "target >= 200/s",
+                ),
+            ]
+            if "build_full" in r
+            else []
+        ),
         (
             "largest full build of the curve",
             f"{c['sentences']} sentences in {c['seconds']:.2f} s ({c['sentences'] / c['seconds']:.0f}/s)",
@@ -503,8 +543,8 @@ def table(results: dict[str, Any]) -> str:
     if "korean_answer_ms" in r:
         k = r["korean_answer_ms"]
         rows += [
-            ("Korean question, answer()", f"p50 {k['p50']:.1f} / p95 {k['p95']:.1f} ms", "target p50 <= 60 ms"),
-            ("start-up to first Korean answer (eventbot ask)", f"{r['korean_startup_s']:.2f} s", "target <= 1 s"),
+            ("Korean question, answer()", f"p50 {k['p50']:.1f} / p95 {k['p95']:.1f} ms", "target p50 <= 45 ms"),
+            ("start-up to first Korean answer (eventbot ask)", f"{r['korean_startup_s']:.2f} s", "target <= 0.8 s"),
             ("peak RSS serving Korean questions (eventbot ask)", f"{r['korean_serving_rss_mb']:.0f} MB", "target <= 300 MB"),
         ]
     lines = [f"Machine: {r['machine']}; embedder: {r['embedder']}", "| measure | result | against |", "| --- | --- | --- |"]

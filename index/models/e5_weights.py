@@ -247,7 +247,7 @@ def load_e5_bert(keep_pieces: Iterable[str] | None = None) -> tuple[transformers
 # piece holding Hangul (5,373: Korean never falls back to characters) and the most likely Latin-script pieces (an
 # English sentence read for a Korean question), so the cut model reads text it was not trained on almost as the
 # full one does, for a fraction of the embedding's 96M parameters.
-_HANGUL = re.compile("[\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3]")
+HANGUL = re.compile("[\u1100-\u11ff\u3131-\u318e\uac00-\ud7a3]")
 _LATIN = re.compile("\u2581?[A-Za-z0-9'.,-]+")
 LATIN_PIECES = 20_000
 
@@ -256,7 +256,7 @@ def serving_pieces(texts: Iterable[str], latin: int = LATIN_PIECES) -> set[str]:
     """`pieces_of(texts)`, every Hangul piece and the `latin` most likely Latin-script pieces; frees the full
     tokenizer afterwards (about 300 MB)."""
     e5 = read_e5_file()
-    kept = pieces_of(texts) | {p for p in e5.pieces if _HANGUL.search(p)}
+    kept = pieces_of(texts) | {p for p in e5.pieces if HANGUL.search(p)}
     ranked = sorted((s, p) for p, s in zip(e5.pieces, e5.scores, strict=True) if _LATIN.fullmatch(p))
     kept |= {p for _, p in ranked[-latin:]}
     _full_tokenizer.cache_clear()
