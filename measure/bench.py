@@ -288,9 +288,7 @@ def _run(settings: Settings, corpus: Path, scratch: Path, quick: bool) -> dict[s
     return results
 
 
-def _full_build(
-    settings: Settings, embedder: Embedder, multilingual: MultilingualEmbedder, scratch: Path
-) -> dict[str, Any]:
+def _full_build(settings: Settings, embedder: Embedder, multilingual: MultilingualEmbedder, scratch: Path) -> dict[str, Any]:
     """The 21-article corpus built twice from nothing: the English side only (what a running bot swaps in before
     its background filler makes the rest), and every vector, English and multilingual, as `eventbot build` does."""
     seeds = scratch / "full-seeds"

@@ -68,8 +68,10 @@ def is_exported(folder: Path) -> bool:
         meta = json.loads((folder / "export.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return meta.get("model") == EXPORT_NAME and meta.get("version") == EXPORT_VERSION and all(
-        (folder / name).is_file() for name in (onnx_backend.INT8_FILE, "tokenizer.json")
+    return (
+        meta.get("model") == EXPORT_NAME
+        and meta.get("version") == EXPORT_VERSION
+        and all((folder / name).is_file() for name in (onnx_backend.INT8_FILE, "tokenizer.json"))
     )
 
 
