@@ -21,7 +21,7 @@ from bot.logs import setup_logging
 from bot.settings import LogSettings, TelegramSettings
 from index import service, store
 from index.conversation import journal
-from index.core.errors import BadQuestionError, EventBotError, Fix
+from index.core.errors import BadQuestionError, EventBotError, Fix, JournalError
 from index.core.language import ENGLISH, KOREAN, LANGUAGES
 from index.core.settings import Settings, load, load_settings
 from index.models.embedder import load_embedder
@@ -311,7 +311,7 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     if not settings.question_log:
         raise EventBotError("the question log is off (QUESTION_LOG=false): there is nothing to report", fix=Fix.SETTING)
     since = float(args.since)
-    if not settings.journal_path.is_file():
+    if settings.journal_url is None and not settings.journal_path.is_file():
         raise EventBotError(f"no question log yet at {settings.journal_path}: the bot records questions as it answers them")
     report = _with_journal(settings, lambda opened: opened.report(since))
     if args.json:
@@ -358,16 +358,23 @@ T = TypeVar("T")
 CLI_BUSY_SECONDS = 10.0
 
 
-def _with_journal(settings: Settings, use: Callable[[journal.Journal], T]) -> T:
-    """Open the question log, use it, close it; a damaged or unusable file is one line, not a traceback."""
-    import sqlite3
-
-    path = settings.journal_path
-    opened = journal.open_journal(path, retention_days=settings.question_log_days, busy_seconds=CLI_BUSY_SECONDS)
+def _with_journal(settings: Settings, use: Callable[[journal.QuestionLog], T]) -> T:
+    """Open the question log (PostgreSQL when JOURNAL_URL is set), use it, close it; a damaged or unusable log is
+    one line, not a traceback (an unreachable PostgreSQL: the exit code of a setting fault)."""
+    opened: journal.QuestionLog
+    if settings.journal_url is not None:
+        try:
+            opened = journal.open_log(settings)
+        except JournalError as exc:
+            raise JournalError(exc.problem, fix=Fix.SETTING) from None
+    else:
+        opened = journal.open_journal(
+            settings.journal_path, retention_days=settings.question_log_days, busy_seconds=CLI_BUSY_SECONDS
+        )
     try:
         return use(opened)
-    except sqlite3.Error as exc:
-        raise journal.problem(path, exc) from None
+    except journal.FAILURES as exc:
+        raise journal.problem(opened.path, exc) from None
     finally:
         opened.close()
 
@@ -375,7 +382,8 @@ def _with_journal(settings: Settings, use: Callable[[journal.Journal], T]) -> T:
 def cmd_forget(config: Config, args: argparse.Namespace) -> int:
     """A reader's right to be forgotten: their questions and feedback deleted from the question log, and from the disk."""
     settings = config.engine
-    removed = _with_journal(settings, lambda opened: opened.forget(args.user_id)) if settings.journal_path.is_file() else 0
+    exists = settings.journal_url is not None or settings.journal_path.is_file()
+    removed = _with_journal(settings, lambda opened: opened.forget(args.user_id)) if exists else 0
     print(f"Deleted {removed} question{'s' if removed != 1 else ''} of that user (and their feedback).")
     return 0
 

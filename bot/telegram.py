@@ -12,7 +12,6 @@ import functools
 import logging
 import re
 import secrets
-import sqlite3
 import time
 import unicodedata
 from collections import defaultdict, deque
@@ -58,7 +57,7 @@ from bot.settings import TelegramSettings
 from index.content.fetch import UNSAFE_CATEGORIES, safe_name, save_article
 from index.content.loader import MAX_FILE_BYTES, SUFFIXES
 from index.conversation.followup import Conversations
-from index.conversation.journal import Journal, open_journal
+from index.conversation.journal import FAILURES, QuestionLog, open_log
 from index.conversation.journal import problem as journal_problem
 from index.core.errors import BadQuestionError, EventBotError, Fix, JournalError
 from index.core.language import ENGLISH
@@ -156,19 +155,23 @@ class TelegramFrontEnd:
         self.rate = RateLimiter(settings.rate_limit_per_minute)
         self._refused_chats: set[int] = set()
         self._watcher: Watcher | None = None
-        self.conversations = Conversations(service.settings.followup_seconds)
         engine = service.settings
         # The question log, and with it the buttons under answers (their state lives there, not in memory).
-        self.journal: Journal | None = None
+        self.journal: QuestionLog | None = None
         self.journal_problem: EventBotError | None = None  # why the log is not kept though QUESTION_LOG is on
         if engine.question_log:
             try:
-                self.journal = open_journal(engine.journal_path, retention_days=engine.question_log_days)
-            except JournalError as exc:  # answering matters more than recording: go on without the log
-                log.warning("%s; answering without it", exc.problem, exc_info=True)
+                self.journal = open_log(engine)
+            except JournalError as exc:
+                if engine.journal_url is not None:  # replicas share it: one without it would disagree with the rest
+                    raise JournalError(exc.problem, fix=Fix.SETTING) from None
+                log.warning("%s; answering without it", exc.problem, exc_info=True)  # answering matters more
                 self.journal_problem = exc
+        # Follow-ups: each chat's last question, kept in the log (shared by replicas) when there is one.
+        self.conversations = Conversations(service.settings.followup_seconds, store=self.journal)
         self._add_pool = ThreadPoolExecutor(max_workers=ADD_WORKERS, thread_name_prefix="add")
         self._adds = 0  # /adds running or waiting (counted on the event loop)
+        self._background: set[asyncio.Future[None]] = set()  # turns being written to the log
 
     # --- wiring -----------------------------------------------------------------------------------
 
@@ -478,13 +481,18 @@ class TelegramFrontEnd:
         # The typing indicator is a courtesy: if it fails, the answer still goes out.
         await _best_effort(context.bot.send_chat_action(message.chat_id, ChatAction.TYPING))
         # A short follow-up ("And when?") is read in the light of this chat's previous question.
-        resolved = self.conversations.resolve(message.chat_id, question)
+        resolved = await asyncio.to_thread(self.conversations.resolve, message.chat_id, question)
         try:
             answer = await self.batcher.answer(resolved.question, resolved.prefer)
         except BadQuestionError:
             await self._reply(update, escape(say("ask_in_words", language, example=say("example", language))))
             return
-        self.conversations.remember(message.chat_id, resolved.question, answer)
+        asker_id = user.id if user is not None else message.chat_id
+        remembering = asyncio.ensure_future(
+            asyncio.to_thread(self.conversations.remember, message.chat_id, resolved.question, answer, asker_id)
+        )
+        self._background.add(remembering)
+        remembering.add_done_callback(self._background.discard)
         markup = None
         if self.journal is not None:  # off the event loop: a write never holds up another chat's answer
             asker = user.id if user is not None else message.chat_id
@@ -497,7 +505,7 @@ class TelegramFrontEnd:
                 question_id = await asyncio.wait_for(asyncio.shield(writing), RECORD_WAIT)
             except TimeoutError:
                 writing.add_done_callback(functools.partial(_recorded_late, self.journal.path))
-            except sqlite3.Error:
+            except FAILURES:
                 log.warning("could not record a question in %s", self.journal.path, exc_info=True)
             else:
                 markup = _buttons(question_id, language) if answer.presented else None
@@ -517,7 +525,7 @@ class TelegramFrontEnd:
             bind = functools.partial(self.journal.sent, question_id, chat=message.chat_id, message=sent.message_id)
             try:
                 await asyncio.to_thread(bind)
-            except sqlite3.Error:
+            except FAILURES:
                 log.warning("could not record where an answer went in %s", self.journal.path, exc_info=True)
 
     async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -545,7 +553,7 @@ class TelegramFrontEnd:
                 saved = await asyncio.to_thread(self.journal.feedback, question_id, user, 1 if kind == "up" else -1)
                 await _best_effort(query.answer(say("thanks" if saved else "too_old", language)))
                 return
-        except sqlite3.Error:
+        except FAILURES:
             log.warning("could not read or write the question log %s", self.journal.path, exc_info=True)
             await _best_effort(query.answer(say("log_unavailable", language)))
             return
@@ -582,7 +590,7 @@ class TelegramFrontEnd:
             return
         try:
             report = await asyncio.to_thread(self.journal.report, time.time() - 7 * 86_400.0, 5)
-        except sqlite3.Error as exc:  # damaged after it opened, or held by another process
+        except FAILURES as exc:  # damaged after it opened, or held by another process
             failure = journal_problem(self.journal.path, exc)
             log.warning("%s", failure.problem, exc_info=True)
             await self._reply(update, escape(explain(failure)))
@@ -672,7 +680,7 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut | RetryAfter)
 
 
-def _recorded_late(path: Path, writing: asyncio.Future[int]) -> None:
+def _recorded_late(path: Path | str, writing: asyncio.Future[int]) -> None:
     """A record that outlasted RECORD_WAIT: its answer went out without buttons; say if it was lost."""
     error = None if writing.cancelled() else writing.exception()
     if error is not None:

@@ -9,14 +9,18 @@ quoted. A question that stands on its own is left exactly as it is. Turns are ke
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from index.core.language import has_hangul
 from index.core.records import Answer
+
+log = logging.getLogger(__name__)
 
 # At most this many words (Korean: eojeol) for a question to lean on the one before it.
 SHORT_WORDS = 7
@@ -83,29 +87,58 @@ def resolve(question: str, previous: Turn | None) -> str:
     return joined
 
 
-class Conversations:
-    """The last turn of each chat, forgotten after `seconds`; safe to share between threads."""
+class TurnStore(Protocol):
+    """Where turns are shared (the question log): every replica of a bot reads the chat's last turn there."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def last_turn(self, chat: object, newer_than: float) -> Turn | None: ...
+    def save_turn(self, chat: object, asker: object, turn: Turn) -> None: ...
+
+
+class Conversations:
+    """The last turn of each chat, forgotten after `seconds`; safe to share between threads.
+
+    With a `store` (the question log) turns are kept there (wall-clock times), so a follow-up works whichever
+    replica it reaches and after a restart; when the store fails, the turn this process remembers is used."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] | None = None, store: TurnStore | None = None) -> None:
         self.seconds = seconds
-        self.clock = clock
+        self.store = store
+        self.clock = clock or (time.time if store is not None else time.monotonic)
         self._turns: dict[object, Turn] = {}
         self._lock = threading.Lock()
 
     def resolve(self, chat: object, question: str) -> Resolved:
+        turn = None
+        if self.store is not None:
+            try:
+                turn = self.store.last_turn(chat, self.clock() - self.seconds)
+            except Exception:  # the log is a help: without it, this process's memory
+                log.warning("could not read the chat's previous question from the log", exc_info=True)
+                turn = self._remembered(chat)
+        else:
+            turn = self._remembered(chat)
+        searched = resolve(question, turn)
+        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+
+    def _remembered(self, chat: object) -> Turn | None:
         with self._lock:
             turn = self._turns.get(chat)
             if turn is not None and self.clock() - turn.at > self.seconds:
                 del self._turns[chat]
                 turn = None
-        searched = resolve(question, turn)
-        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+        return turn
 
-    def remember(self, chat: object, searched: str, answer: Answer) -> None:
+    def remember(self, chat: object, searched: str, answer: Answer, asker: object = None) -> None:
         first = answer.presented[0] if answer.presented else None
         quoted = first.sentence.text if first is not None else ""
+        turn = Turn(searched, quoted, self.clock(), first.document.doc_id if first is not None else None)
         with self._lock:
             if len(self._turns) > 100_000:  # a bound on memory: the oldest half goes
                 for key in list(self._turns)[: len(self._turns) // 2]:
                     del self._turns[key]
-            self._turns[chat] = Turn(searched, quoted, self.clock(), first.document.doc_id if first is not None else None)
+            self._turns[chat] = turn
+        if self.store is not None:
+            try:
+                self.store.save_turn(chat, chat if asker is None else asker, turn)
+            except Exception:
+                log.warning("could not keep the chat's question in the log", exc_info=True)

@@ -29,11 +29,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
+from index.conversation.followup import Turn
 from index.core.errors import JournalDamagedError, JournalError
 from index.core.records import Answer
 
-SCHEMA_VERSION = 2
+if TYPE_CHECKING:
+    from index.core.settings import Settings
+
+SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
         CREATE TABLE questions (
@@ -66,6 +71,19 @@ _MIGRATIONS = {
         CREATE INDEX buttons_question ON buttons (question_id);
         INSERT INTO meta VALUES ('buttons_from', (SELECT COALESCE(MAX(id), 0) + 1 FROM questions));
     """,
+    # Each chat's last question, for follow-ups (in the log, so that they survive a restart and, on PostgreSQL,
+    # reach whichever replica gets the next message).
+    3: """
+        CREATE TABLE turns (
+            chat TEXT PRIMARY KEY,
+            asker TEXT NOT NULL,
+            question TEXT NOT NULL,
+            quoted TEXT NOT NULL,
+            doc_id TEXT,
+            at REAL NOT NULL
+        );
+        CREATE INDEX turns_at ON turns (at);
+    """,
 }
 DAY = 86_400.0
 # Old questions are deleted when the log is opened and then at most this often (seconds), as questions arrive.
@@ -74,6 +92,20 @@ PURGE_EVERY = 3_600.0
 BUSY_SECONDS = 0.25
 # What the files may be: readable and writable by their owner only.
 PRIVATE = 0o600
+# Text read back from the log is cut at this many characters: a hostile row (10 MB of text) changes nothing.
+MAX_TEXT = 4_000
+
+
+class LogFailure(Exception):
+    """A call to the PostgreSQL log failed (server gone, timeout); `FAILURES` names what either backend raises."""
+
+
+FAILURES: tuple[type[Exception], ...] = (sqlite3.Error, LogFailure)
+
+
+def clean_text(text: str | None) -> str | None:
+    """Text as the log stores it: NUL (which PostgreSQL refuses) becomes U+FFFD."""
+    return text.replace("\x00", "\ufffd") if text is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +126,26 @@ class Report:
     unanswered: list[tuple[str, int]] = field(default_factory=list)  # (question, times asked with its near-duplicates)
     disliked: list[tuple[str, str, int, int]] = field(default_factory=list)  # (question, article, paragraph, 👎)
     articles: list[tuple[str, int]] = field(default_factory=list)  # (article title, answers citing it)
+
+
+class QuestionLog(Protocol):
+    """What the front ends use of the question log, on SQLite (`Journal`) or PostgreSQL (`journal_pg`)."""
+
+    @property
+    def path(self) -> Path | str: ...  # what messages name: the file, or the database URL without its password
+
+    def pseudonym(self, identity: int | str) -> str: ...
+    def record(self, answer: Answer, *, chat: int | str, asker: int | str, shown: int) -> int: ...
+    def asked(self, question_id: int) -> Asked | None: ...
+    def sent(self, question_id: int, *, chat: int | str, message: int) -> None: ...
+    def button(self, question_id: int, *, chat: int | str, message: int) -> Asked | None: ...
+    def feedback(self, question_id: int, asker: int | str, verdict: int) -> bool: ...
+    def purge(self, now: float | None = None) -> int: ...
+    def forget(self, asker: int | str) -> int: ...
+    def report(self, since: float = 0.0, top: int = 10) -> Report: ...
+    def last_turn(self, chat: object, newer_than: float) -> Turn | None: ...
+    def save_turn(self, chat: object, asker: object, turn: Turn) -> None: ...
+    def close(self) -> None: ...
 
 
 class Journal:
@@ -152,7 +204,7 @@ class Journal:
         first = answer.presented[0] if answer.presented else (answer.hits[0] if answer.hits else None)
         outcome = "answered" if answer.answered else "closest" if answer.closest else "declined"
         row = (
-            time.time(), self.pseudonym(chat), self.pseudonym(asker), answer.question, outcome,
+            time.time(), self.pseudonym(chat), self.pseudonym(asker), clean_text(answer.question), outcome,
             *((first.document.doc_id, first.document.title, first.sentence.paragraph, first.sentence.sentence,
                first.confidence) if first is not None else (None, None, None, None, None)),
             shown,
@@ -168,7 +220,9 @@ class Journal:
 
     def asked(self, question_id: int) -> Asked | None:
         with self._lock:
-            row = self._db.execute("SELECT id, question, shown FROM questions WHERE id = ?", (question_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT id, substr(question, 1, ?), shown FROM questions WHERE id = ?", (MAX_TEXT, question_id)
+            ).fetchone()
         return Asked(int(row[0]), str(row[1]), int(row[2])) if row else None
 
     def sent(self, question_id: int, *, chat: int | str, message: int) -> None:
@@ -187,14 +241,14 @@ class Journal:
         with self._lock:
             row = (
                 self._db.execute(
-                    "SELECT q.id, q.question, q.shown FROM buttons b JOIN questions q ON q.id = b.question_id"
+                    "SELECT q.id, substr(q.question, 1, ?), q.shown FROM buttons b JOIN questions q ON q.id = b.question_id"
                     " WHERE b.chat = ? AND b.message = ?",
-                    (who, message),
+                    (MAX_TEXT, who, message),
                 ).fetchone()
                 or self._db.execute(
-                    "SELECT id, question, shown FROM questions WHERE id = ? AND chat = ?"
+                    "SELECT id, substr(question, 1, ?), shown FROM questions WHERE id = ? AND chat = ?"
                     " AND id < (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'buttons_from')",
-                    (question_id, who),
+                    (MAX_TEXT, question_id, who),
                 ).fetchone()
             )
         return Asked(int(row[0]), str(row[1]), int(row[2])) if row else None
@@ -216,6 +270,7 @@ class Journal:
         cutoff = (now or time.time()) - self.retention
         with self._lock:
             removed = self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+            self._db.execute("DELETE FROM turns WHERE at < ?", (cutoff,))
         self._purged = time.time()
         return removed
 
@@ -234,6 +289,7 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute("DELETE FROM feedback WHERE asker = ?", (who,))
+                self._db.execute("DELETE FROM turns WHERE asker = ? OR chat = ?", (who, who))
                 removed = self._db.execute("DELETE FROM questions WHERE asker = ?", (who,)).rowcount
                 self._db.execute("COMMIT")
             except BaseException:
@@ -255,17 +311,48 @@ class Journal:
 
     def report(self, since: float = 0.0, top: int = 10) -> Report:
         with self._lock:
-            rows = self._db.execute("SELECT question, outcome, title FROM questions WHERE at >= ?", (since,)).fetchall()
+            rows = self._db.execute(
+                "SELECT substr(question, 1, ?), outcome, substr(title, 1, ?) FROM questions WHERE at >= ?",
+                (MAX_TEXT, MAX_TEXT, since),
+            ).fetchall()
             disliked = self._db.execute(
-                "SELECT q.question, q.title, q.paragraph, COUNT(*) FROM feedback f JOIN questions q ON q.id = f.question_id"
+                "SELECT substr(q.question, 1, ?), substr(q.title, 1, ?), q.paragraph, COUNT(*) FROM feedback f"
+                " JOIN questions q ON q.id = f.question_id"
                 " WHERE f.verdict = -1 AND q.at >= ? GROUP BY q.id ORDER BY COUNT(*) DESC, q.at DESC LIMIT ?",
-                (since, top),
+                (MAX_TEXT, MAX_TEXT, since, top),
             ).fetchall()
         report = Report(since, len(rows))
-        report.unanswered = _grouped([q for q, outcome, _ in rows if outcome != "answered"])[:top]
+        report.unanswered = _grouped([str(q) for q, outcome, _ in rows if outcome != "answered"])[:top]
         report.disliked = [(str(q), str(t), int(p or 0), int(n)) for q, t, p, n in disliked]
         report.articles = Counter(str(t) for _, outcome, t in rows if outcome == "answered" and t).most_common(top)
         return report
+
+    def last_turn(self, chat: object, newer_than: float) -> Turn | None:
+        """The chat's last question (as searched), if it was asked at `newer_than` (wall clock) or later."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT substr(question, 1, ?), substr(quoted, 1, ?), at, doc_id FROM turns WHERE chat = ? AND at >= ?",
+                (MAX_TEXT, MAX_TEXT, self.pseudonym(str(chat)), newer_than),
+            ).fetchone()
+        return Turn(str(row[0]), str(row[1]), float(row[2]), row[3]) if row else None
+
+    def save_turn(self, chat: object, asker: object, turn: Turn) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO turns (chat, asker, question, quoted, doc_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (self.pseudonym(str(chat)), self.pseudonym(str(asker)), clean_text(turn.question),
+                 clean_text(turn.quoted), turn.doc_id, turn.at),
+            )  # fmt: skip
+
+
+def open_log(settings: Settings) -> QuestionLog:
+    """The question log the settings name: PostgreSQL when JOURNAL_URL is set, else the SQLite file beside the
+    index. JournalError (one line) when it cannot be opened."""
+    if settings.journal_url is not None:
+        from index.conversation.journal_pg import open_postgres
+
+        return open_postgres(settings.journal_url.get_secret_value(), retention_days=settings.question_log_days)
+    return open_journal(settings.journal_path, retention_days=settings.question_log_days)
 
 
 def open_journal(path: Path, *, retention_days: float = 90.0, busy_seconds: float = BUSY_SECONDS) -> Journal:
@@ -277,8 +364,10 @@ def open_journal(path: Path, *, retention_days: float = 90.0, busy_seconds: floa
         raise problem(path, exc) from None
 
 
-def problem(path: Path, exc: sqlite3.Error | OSError) -> JournalError:
+def problem(path: Path | str, exc: Exception) -> JournalError:
     """The one-line error for a failure of the question log at `path`: damaged, or unusable."""
+    if isinstance(exc, LogFailure):
+        return JournalError(f"the question log at {path} cannot be used: {exc}")
     if isinstance(exc, OSError):
         return JournalError(f"the question log at {path} cannot be used: {exc.strerror or type(exc).__name__}")
     if getattr(exc, "sqlite_errorname", None) in {"SQLITE_NOTADB", "SQLITE_CORRUPT"}:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.core.errors import SettingsError
@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # The question log for editors (index/conversation/journal.py): on or off, and how many days a question is kept.
     question_log: bool = True
     question_log_days: float = Field(default=90.0, gt=0, le=3650)
+    # The question log on PostgreSQL (postgresql://user:password@host/db), shared by every replica; unset: SQLite
+    # in the data folder.
+    journal_url: SecretStr | None = None
     # A short question within this many seconds of the previous one in a chat may lean on it (index/conversation/followup.py).
     followup_seconds: float = Field(default=300.0, ge=0, le=86_400)
     # `eventbot add` and /add (index/content/fetch.py): seconds for the whole page, redirects included, and whether
@@ -73,6 +76,15 @@ class Settings(BaseSettings):
         # An empty path would mean the working directory: indexing all of it, or writing into it.
         if isinstance(value, str) and not value.strip():
             raise ValueError("must not be empty (remove the line to use the default)")
+        return value
+
+    @field_validator("journal_url", mode="before")
+    @classmethod
+    def _postgres_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # an empty line means the SQLite default
+        if isinstance(value, str) and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL")
         return value
 
     @field_validator("embedding_backend")
