@@ -29,7 +29,7 @@ build: $(STAMP)
 
 # The fast suite: fakes wherever the real models are not the point.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadfile -m "not load and not model"
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal -m "not load and not model"
 
 # The tests that measure the real models (English MiniLM, ONNX export, multilingual e5).
 test-models: $(STAMP)

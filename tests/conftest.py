@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from index.core.settings import PACKAGED_MODEL, Settings
 from index.models.embedder import Embedder, SentenceTransformerEmbedder
 from index.models.hashing import HashingEmbedder
+from tests import pg
 from tests.helpers import HASHING_THRESHOLD, REAL_ENGLISH, SEED
 
 SETTING_NAMES = (
@@ -29,6 +31,7 @@ SETTING_NAMES = (
     "LOG_LEVEL",
     "ADD_DEADLINE_SECONDS",
     "ADD_ALLOW_PRIVATE_ADDRESSES",
+    "JOURNAL_URL",
 )
 
 
@@ -71,6 +74,18 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedde
     folder = tmp_path_factory.mktemp("models")
     onnx_backend.export(real_embedder, onnx_backend.export_folder(folder, PACKAGED_MODEL))
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.Server]:
+    """A throw-away PostgreSQL server for this test worker (tests/pg.py); the tests skip, saying why, without one."""
+    server = pg.start()
+    if isinstance(server, str):
+        pytest.skip(server)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

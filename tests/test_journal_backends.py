@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,17 +17,6 @@ from index.core.settings import Settings
 from index.service.answering import QAService
 from tests import pg
 from tests.helpers import SEED
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[pg.Server]:
-    server = pg.start()
-    if isinstance(server, str):
-        pytest.skip(server)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -397,6 +397,7 @@ def test_a_control_character_reference_in_a_page_is_not_a_refusal(
     assert not any(ch < " " for paragraph in doc.paragraphs for ch in paragraph)
 
 
+@pytest.mark.load  # a load test: more slow downloads at once than the thread pool has threads, 40 s of waiting
 def test_slow_adds_in_telegram_never_hold_up_a_readers_question(tmp_path: Path, web: str) -> None:
     # More slow /adds at once than Python's default thread pool has threads (cores + 4): each page takes about
     # 12 s to arrive. A reader asking meanwhile is answered at once, and the /adds beyond the ones add may run
