@@ -241,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, default=None, metavar="FILE.png", help="draw latency distributions and the build curve")
     p.add_argument("--scale", type=_positive_count, default=None, metavar="N", help="synthetic mode: N generated sentences")
     p.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test, not a measurement)")
+    p.add_argument("--journal", action="store_true", help="the question log: SQLite, and PostgreSQL when JOURNAL_URL is set")
     p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("run", help="the main job: the Telegram bot when TELEGRAM_BOT_TOKEN is set, else the console")
@@ -557,6 +558,11 @@ def cmd_bench(config: Config, args: argparse.Namespace) -> int:
 
     settings = config.engine
     _writable(args.output)  # before minutes of measuring, not after
+    if args.journal:
+        results = bench.run_journal(settings, quick=args.quick)
+        args.output.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        print(json.dumps(results) if args.json else bench.journal_table(results))
+        return 0
     if args.scale is not None:
         results = bench.run_scale(settings, args.scale, quick=args.quick)
     else:

@@ -7,6 +7,7 @@ bare sentence-transformers model plus one FAISS search. Timings go in the README
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -576,3 +577,105 @@ def plot(results: dict[str, Any], path: Path) -> None:
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
+
+
+# --- the question log -------------------------------------------------------------------------------
+
+JOURNAL_QUESTIONS = 100_000
+
+
+def run_journal(settings: Settings, *, quick: bool = False) -> dict[str, Any]:
+    """The question log on SQLite and, when JOURNAL_URL is set, on PostgreSQL: answers per second with every answer
+    logged as the bot logs it (record, then where the message went), CONCURRENT chats at once; and the editors'
+    report over JOURNAL_QUESTIONS logged questions."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from index.conversation.journal import Journal, QuestionLog
+    from index.conversation.journal_pg import PostgresJournal
+
+    scratch = Path(tempfile.mkdtemp(prefix="eventbot-bench-journal-"))
+    try:
+        seeds = scratch / "seeds"
+        shutil.copytree(settings.seeds_dir, seeds)
+        local = settings.model_copy(update={"seeds_dir": seeds, "index_dir": scratch / "index", "log_file": None})
+        service = QAService.open(local, lambda message: None)
+        data = store.load_index(local.index_dir, model=model_identity(local))
+        questions = questions_for(data.sentences, 64 if quick else 256)
+        answers = [service.answer(q) for q in questions]
+        backends: dict[str, Callable[[], QuestionLog]] = {"sqlite": lambda: Journal(scratch / "journal.sqlite3")}
+        if settings.journal_url is not None:
+            url = settings.journal_url.get_secret_value()
+            backends["postgresql"] = lambda: PostgresJournal(url, pool_size=CONCURRENT // 2)
+        results: dict[str, Any] = {"chats": CONCURRENT, "questions": len(questions)}
+        for name, opening in backends.items():
+            log = opening()
+            try:
+
+                def one(i: int, log: QuestionLog = log) -> None:
+                    answer = service.answer(questions[i % len(questions)])
+                    made = log.record(answer, chat=i % CONCURRENT, asker=i % CONCURRENT, shown=len(answer.presented))
+                    log.sent(made, chat=i % CONCURRENT, message=10_000 + i)
+
+                rounds = len(questions) * (1 if quick else 2)
+                started = time.perf_counter()
+                with ThreadPoolExecutor(CONCURRENT) as pool:
+                    list(pool.map(one, range(rounds)))
+                logged = time.perf_counter() - started
+                started = time.perf_counter()
+                with ThreadPoolExecutor(CONCURRENT) as pool:
+                    list(pool.map(lambda i: service.answer(questions[i % len(questions)]), range(rounds)))
+                bare = time.perf_counter() - started
+                _fill(log, answers, (JOURNAL_QUESTIONS // 10 if quick else JOURNAL_QUESTIONS) - rounds)
+                week = time.time() - 7 * 86_400.0
+                report_s = statistics.median(timed(functools.partial(log.report, week, 5)) for _ in range(3))
+                results[name] = {
+                    "answers_per_s": rounds / logged,
+                    "answers_per_s_without_log": rounds / bare,
+                    "report_s": report_s,
+                    "report_questions": log.report().questions,
+                }
+            finally:
+                log.close()
+        return results
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _fill(log: Any, answers: Sequence[Any], count: int) -> None:
+    """`count` more logged questions, written in bulk (the report's time is what is measured, not the writing)."""
+    from index.conversation.journal import Journal
+
+    now = time.time()
+    rows = [
+        (now - i, f"chat{i % 5000}", f"asker{i % 5000}", answers[i % len(answers)].question + f" #{i % 700}",
+         "answered" if answers[i % len(answers)].answered else "declined", "doc", f"Article {i % 40}", 1, 1, 0.5, 1)
+        for i in range(max(0, count))
+    ]  # fmt: skip
+    sql = (
+        "INSERT INTO questions (at, chat, asker, question, outcome, doc_id, title, paragraph, sentence, confidence, shown)"
+        " VALUES ({})"
+    )
+    if isinstance(log, Journal):
+        with log._lock:
+            log._db.execute("BEGIN")
+            log._db.executemany(sql.format(", ".join("?" * 11)), rows)
+            log._db.execute("COMMIT")
+    else:
+        with log._connection(wait=30.0) as db, db.cursor() as cursor:
+            cursor.executemany(sql.format(", ".join(["%s"] * 11)), rows)
+
+
+def journal_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"| question log | answers/s, {results['chats']} chats at once, each logged | without the log | "
+        "report over the logged questions |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in ("sqlite", "postgresql"):
+        if name in results:
+            r = results[name]
+            lines.append(
+                f"| {name} | {r['answers_per_s']:.0f} | {r['answers_per_s_without_log']:.0f} | "
+                f"{r['report_s'] * 1000:.0f} ms ({r['report_questions']:,} questions) |"
+            )
+    return "\n".join(lines)
