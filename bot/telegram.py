@@ -481,7 +481,13 @@ class TelegramFrontEnd:
         # The typing indicator is a courtesy: if it fails, the answer still goes out.
         await _best_effort(context.bot.send_chat_action(message.chat_id, ChatAction.TYPING))
         # A short follow-up ("And when?") is read in the light of this chat's previous question.
-        resolved = await asyncio.to_thread(self.conversations.resolve, message.chat_id, question)
+        try:  # the previous question comes from the log (shared by replicas), but never holds up the answer
+            resolved = await asyncio.wait_for(
+                asyncio.to_thread(self.conversations.resolve, message.chat_id, question), RECORD_WAIT
+            )
+        except TimeoutError:
+            log.warning("the question log was too slow to give the chat's previous question; answering without it")
+            resolved = self.conversations.resolve_here(message.chat_id, question)
         try:
             answer = await self.batcher.answer(resolved.question, resolved.prefer)
         except BadQuestionError:

@@ -100,3 +100,21 @@ def test_two_replicas_share_buttons_follow_ups_votes_forget_and_the_report(
     assert "Deleted 2 questions" in capsys.readouterr().out
     assert _rows(url, "SELECT COUNT(*) FROM questions") == 2  # 701's (on A) and 702's (on B) are left
     assert _rows(url, "SELECT COUNT(*) FROM turns") == 2  # and their chats' turns; 704's went with its questions
+
+
+def test_a_replica_whose_postgresql_is_unreachable_stops_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    port = _free_port()  # nothing listens there
+    bot = prepare_bot(tmp_path / "home", JOURNAL_URL=f"postgresql://eventbot:hunter2-pw@127.0.0.1:{port}/eventbot")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "telegram"], cwd=bot.home, env=bot.env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        bot.double.stop()
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert last.startswith("eventbot: the question log at") and f"127.0.0.1:{port}" in last and "JOURNAL_URL" in last
+    assert "hunter2" not in done.stderr + done.stdout + bot.log_file.read_text(encoding="utf-8")

@@ -120,6 +120,12 @@ class Conversations:
         searched = resolve(question, turn)
         return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
 
+    def resolve_here(self, chat: object, question: str) -> Resolved:
+        """`resolve` from what this process remembers alone (when the store is too slow to wait for)."""
+        turn = self._remembered(chat)
+        searched = resolve(question, turn)
+        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+
     def _remembered(self, chat: object) -> Turn | None:
         with self._lock:
             turn = self._turns.get(chat)

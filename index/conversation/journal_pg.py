@@ -284,13 +284,25 @@ class PostgresJournal:
 
 def open_postgres(url: str, *, retention_days: float = 90.0) -> PostgresJournal:
     """The log at `url`; JournalError (one line, no password) when the server cannot be reached or used."""
+    from psycopg_pool import PoolTimeout
+
+    # The pool logs every failed connection attempt at WARNING; the one line below says it once.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     try:
         return PostgresJournal(url, retention_days=retention_days)
     except LogFailure as exc:
-        raise JournalError(f"the question log at {redacted(url)} cannot be used: {exc}") from None
-    except Exception as exc:  # the pool's own errors (a server that never answers)
+        raise JournalError(f"the question log at {redacted(url)} cannot be used: {exc}; check JOURNAL_URL") from None
+    except PoolTimeout:
         log.debug("opening the question log failed", exc_info=True)
-        raise JournalError(f"the question log at {redacted(url)} cannot be used: {type(exc).__name__}") from None
+        raise JournalError(
+            f"the question log at {redacted(url)} cannot be reached (no server answers there, or it refuses the user or"
+            " password); check JOURNAL_URL and that PostgreSQL is running"
+        ) from None
+    except Exception as exc:
+        log.debug("opening the question log failed", exc_info=True)
+        raise JournalError(
+            f"the question log at {redacted(url)} cannot be used: {type(exc).__name__}; check JOURNAL_URL"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
