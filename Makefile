@@ -5,8 +5,9 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# One test worker more than cores: many tests wait on a bot process or the Bot API double, not the CPU.
-JOBS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 1)")
+# Two test workers more than cores: many tests wait on a bot process, a file watcher or the Bot API double, not
+# the CPU; tests are handed out one by one (worksteal), so one slow file does not hold a worker to the end.
+JOBS ?= $(shell $(PYTHON) -c "import os; print((os.cpu_count() or 1) + 2)")
 
 .PHONY: install run test test-models test-load lint build bench reader clean
 

@@ -164,6 +164,7 @@ def test_the_watcher_makes_the_multilingual_vectors_in_the_background(settings: 
         watcher.stop()
 
 
+@pytest.mark.load  # a scale test: 40,000 sentences split, 14 s (make test-load)
 def test_a_multi_megabyte_one_line_paragraph_builds(settings: Settings, tmp_path: Path) -> None:
     """With the model-free stand-ins: the splitter, the budget and the lexical side stay linear (the real models'
     run of the same is in test_builds_real)."""

@@ -27,6 +27,7 @@ def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Compl
     return subprocess.run([sys.executable, "-m", "bot", *command], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.load  # a stress test: many processes at once, 10 s each (make test-load)
 @pytest.mark.parametrize("command", [["build"], ["ask", "Where was K-Defense Day held?"]], ids=["build", "ask"])
 def test_many_processes_building_at_once_never_lose_the_index(env: Settings, tmp_path: Path, command: list[str]) -> None:
     assert main(["build"]) == 0

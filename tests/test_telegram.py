@@ -632,7 +632,7 @@ def test_buttons_of_answers_logged_before_the_upgrade_work_in_their_own_chat_onl
     legacy = old.record(service_answer, chat=11, asker=11, shown=0)
     old.close()
     with sqlite3.connect(path) as db:  # as schema 1 left it
-        db.executescript("DROP TABLE buttons; DELETE FROM meta WHERE key = 'buttons_from';")
+        db.executescript("DROP TABLE buttons; DROP TABLE turns; DELETE FROM meta WHERE key = 'buttons_from';")
         db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     journal = Journal(path)
     try:

@@ -113,6 +113,7 @@ class PostgresJournal:
             name="eventbot-journal",
         )
         try:
+            _reachable(url)  # at once, with the server's own reason, rather than after the pool's retries
             self._pool.open(wait=True, timeout=5.0)
             self._migrate()
             self._salt = self._load_salt()
@@ -303,6 +304,17 @@ def open_postgres(url: str, *, retention_days: float = 90.0) -> PostgresJournal:
         raise JournalError(
             f"the question log at {redacted(url)} cannot be used: {type(exc).__name__}; check JOURNAL_URL"
         ) from None
+
+
+def _reachable(url: str) -> None:
+    """One connection, closed at once; LogFailure with the reason (refused, timed out, password, no database)."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise LogFailure(reason.removeprefix("connection failed: ")[:200]) from None
 
 
 def _first_line(exc: BaseException) -> str:
