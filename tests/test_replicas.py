@@ -5,6 +5,8 @@ see every replica's data. Each replica builds its own index from the same seeds,
 from __future__ import annotations
 
 import json
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -27,13 +29,21 @@ def _rows(url: str, query: str) -> int:
 
 
 def _post(port: int, update: dict[str, object]) -> int:
+    """POST an update as Telegram does (the webhook server starts listening just after setWebhook: retried)."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/telegram",
         data=json.dumps(update).encode(),
         headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return int(response.status)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.URLError as error:
+            if not isinstance(error.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_two_replicas_share_buttons_follow_ups_votes_forget_and_the_report(
@@ -118,3 +128,38 @@ def test_a_replica_whose_postgresql_is_unreachable_stops_with_one_line(tmp_path:
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert last.startswith("eventbot: the question log at") and f"127.0.0.1:{port}" in last and "JOURNAL_URL" in last
     assert "hunter2" not in done.stderr + done.stdout + bot.log_file.read_text(encoding="utf-8")
+
+
+def test_answers_go_on_while_postgresql_is_lost_and_the_log_comes_back(tmp_path: Path, postgres: pg.Server) -> None:
+    url = pg.fresh_database(postgres, "lost_while_serving")
+    port = _free_port()
+    bot = prepare_bot(
+        tmp_path / "home", JOURNAL_URL=url, WEBHOOK_URL=f"http://127.0.0.1:{port}", WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port), WEBHOOK_SECRET=SECRET,
+    )  # fmt: skip
+    double = bot.double
+    updates = iter(range(1, 100))
+
+    def ask(chat: int, message: int) -> dict[str, object]:
+        update = {"update_id": next(updates), **text_update(chat, chat, message, "Where was K-Defense Day held?")}
+        assert _post(port, update) == 200
+        (reply,) = double.wait_for(lambda: [m for m in double.sent(chat_id=chat) if reply_to(m) == message], 60)
+        return reply
+
+    try:
+        bot.start(ready="setWebhook")
+        assert "reply_markup" in ask(801, 1)
+        postgres.halt()
+        try:
+            lost = ask(802, 2)  # answered all the same, without buttons (they would need the log)
+            assert "Grand Hyatt" in plain(str(lost["text"])) and "reply_markup" not in lost
+        finally:
+            postgres.restart()
+        again = double.wait_for(lambda: "reply_markup" in ask(803 + next(updates), 3), 60)  # the pool reconnects
+        assert again
+        assert _rows(url, "SELECT COUNT(*) FROM questions") >= 2  # before and after; the lost one is said in the log
+        assert "could not record" in bot.log_file.read_text(encoding="utf-8")
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.stop()
+        double.stop()
