@@ -648,7 +648,11 @@ def test_buttons_of_answers_logged_before_the_upgrade_work_in_their_own_chat_onl
 
 
 def test_token_never_appears_in_logs_or_output(bot: Bot) -> None:
-    # Runs last in this module: by now the bot has logged a whole session at DEBUG, faults included.
+    # The bot has logged a session at DEBUG (the tests before it, on this worker), and a fault now: a refused send,
+    # which the error handler logs with its traceback.
+    bot.double.fail_next("sendMessage", "400")
+    bot.ask(1043, "Where was K-Defense Day held?")
+    bot.double.wait_for(lambda: bot.double.sent(chat_id=1043))
     bot.ask(1042, "Where was K-Defense Day held?")
     time.sleep(1.0)
     captured = bot.log_file.read_text() + bot.output.read_text(errors="replace")
