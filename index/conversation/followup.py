@@ -87,6 +87,11 @@ def resolve(question: str, previous: Turn | None) -> str:
     return joined
 
 
+def _resolved(question: str, turn: Turn | None) -> Resolved:
+    searched = resolve(question, turn)
+    return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+
+
 class TurnStore(Protocol):
     """Where turns are shared (the question log): every replica of a bot reads the chat's last turn there."""
 
@@ -117,14 +122,11 @@ class Conversations:
                 turn = self._remembered(chat)
         else:
             turn = self._remembered(chat)
-        searched = resolve(question, turn)
-        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+        return _resolved(question, turn)
 
     def resolve_here(self, chat: object, question: str) -> Resolved:
         """`resolve` from what this process remembers alone (when the store is too slow to wait for)."""
-        turn = self._remembered(chat)
-        searched = resolve(question, turn)
-        return Resolved(searched, turn.doc_id if turn is not None and searched != question else None)
+        return _resolved(question, self._remembered(chat))
 
     def _remembered(self, chat: object) -> Turn | None:
         with self._lock:

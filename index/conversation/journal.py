@@ -27,9 +27,10 @@ import sqlite3
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.conversation.followup import Turn
 from index.core.errors import JournalDamagedError, JournalError
@@ -321,11 +322,7 @@ class Journal:
                 " WHERE f.verdict = -1 AND q.at >= ? GROUP BY q.id ORDER BY COUNT(*) DESC, q.at DESC LIMIT ?",
                 (MAX_TEXT, MAX_TEXT, since, top),
             ).fetchall()
-        report = Report(since, len(rows))
-        report.unanswered = _grouped([str(q) for q, outcome, _ in rows if outcome != "answered"])[:top]
-        report.disliked = [(str(q), str(t), int(p or 0), int(n)) for q, t, p, n in disliked]
-        report.articles = Counter(str(t) for _, outcome, t in rows if outcome == "answered" and t).most_common(top)
-        return report
+        return assemble_report(since, top, rows, disliked)
 
     def last_turn(self, chat: object, newer_than: float) -> Turn | None:
         """The chat's last question (as searched), if it was asked at `newer_than` (wall clock) or later."""
@@ -343,6 +340,16 @@ class Journal:
                 (self.pseudonym(str(chat)), self.pseudonym(str(asker)), clean_text(turn.question),
                  clean_text(turn.quoted), turn.doc_id, turn.at),
             )  # fmt: skip
+
+
+def assemble_report(since: float, top: int, rows: Sequence[Sequence[Any]], disliked: Sequence[Sequence[Any]]) -> Report:
+    """The report from either backend's rows: (question, outcome, title) per question asked since `since`, and
+    (question, title, paragraph, 👎 count) per disliked answer."""
+    report = Report(since, len(rows))
+    report.unanswered = _grouped([str(q) for q, outcome, _ in rows if outcome != "answered"])[:top]
+    report.disliked = [(str(q), str(t), int(p or 0), int(n)) for q, t, p, n in disliked]
+    report.articles = Counter(str(t) for _, outcome, t in rows if outcome == "answered" and t).most_common(top)
+    return report
 
 
 def open_log(settings: Settings) -> QuestionLog:

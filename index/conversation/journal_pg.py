@@ -20,13 +20,12 @@ import hashlib
 import logging
 import secrets
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from index.conversation.followup import Turn
-from index.conversation.journal import DAY, MAX_TEXT, PURGE_EVERY, Asked, LogFailure, Report, _grouped, clean_text
+from index.conversation.journal import DAY, MAX_TEXT, PURGE_EVERY, Asked, LogFailure, Report, assemble_report, clean_text
 from index.core.errors import JournalError
 from index.core.records import Answer
 
@@ -250,11 +249,7 @@ class PostgresJournal:
                 " GROUP BY q.id ORDER BY COUNT(*) DESC, q.at DESC LIMIT %s",
                 (MAX_TEXT, MAX_TEXT, since, top),
             ).fetchall()
-        report = Report(since, len(rows))
-        report.unanswered = _grouped([str(q) for q, outcome, _ in rows if outcome != "answered"])[:top]
-        report.disliked = [(str(q), str(t), int(p or 0), int(n)) for q, t, p, n in disliked]
-        report.articles = Counter(str(t) for _, outcome, t in rows if outcome == "answered" and t).most_common(top)
-        return report
+        return assemble_report(since, top, rows, disliked)
 
     # --- follow-up turns shared by replicas -------------------------------------------------------
 

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import threading
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,34 +87,14 @@ def export(folder: Path, reference: Any | None = None) -> dict[str, Any]:
 
     bert, tokenizer = e5_weights.load_e5_bert(serving_pieces())
 
-    class Wrapped(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = bert
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
-
     staging = folder.with_name(folder.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
     try:
         tokenizer.enable_padding(pad_id=1)
         sample = [e for e in tokenizer.encode_batch(["passage: a sample", "passage: another, longer sample text"])]
-        feeds = [torch.tensor([getattr(e, field) for e in sample]) for field in ("ids", "attention_mask", "type_ids")]
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Wrapped(),
-                tuple(feeds),
-                str(staging / "model.onnx"),
-                input_names=names,
-                output_names=["token_embeddings"],
-                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "token_embeddings"]},
-                opset_version=17,
-                dynamo=False,
-            )
+        ids, mask, types = (torch.tensor([getattr(e, field) for e in sample]) for field in ("ids", "attention_mask", "type_ids"))
+        onnx_backend.export_encoder(bert, (ids, mask, types), staging / "model.onnx")
         tokenizer.no_padding()
         tokenizer.save(str(staging / "tokenizer.json"))
         meta: dict[str, Any] = {

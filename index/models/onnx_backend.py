@@ -101,15 +101,6 @@ def export(reference: Any, folder: Path) -> float:
     transformer = model[0].auto_model.eval()
     tokenizer = model.tokenizer
     names = ["input_ids", "attention_mask", "token_type_ids"]
-
-    class Wrapped(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inner = transformer
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
-
     staging = folder.with_name(folder.name + f".partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -117,18 +108,7 @@ def export(reference: Any, folder: Path) -> float:
         sample = tokenizer(["a sample", "another longer sample sentence"], padding=True, return_tensors="pt")
         if "token_type_ids" not in sample:
             sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer chatter about shapes; the check below is what counts
-            torch.onnx.export(
-                Wrapped(),
-                tuple(sample[n] for n in names),
-                str(staging / "model.onnx"),
-                input_names=names,
-                output_names=["token_embeddings"],
-                dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "token_embeddings"]},
-                opset_version=17,
-                dynamo=False,
-            )
+        export_encoder(transformer, tuple(sample[n] for n in names), staging / "model.onnx")
         tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
         meta = {
             "version": EXPORT_VERSION,
@@ -155,6 +135,35 @@ def export(reference: Any, folder: Path) -> float:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("exported %s to ONNX in %s (largest difference %.2g)", reference.model_name, folder, difference)
     return difference
+
+
+def export_encoder(transformer: Any, sample: tuple[Any, Any, Any], path: Path) -> None:
+    """A BERT-style transformer (input ids, attention mask, token types -> token embeddings) exported to `path` with
+    torch's exporter, batch and token axes dynamic. The word embeddings' initializer is WORD_EMBEDDINGS."""
+    import torch
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = transformer  # the name behind WORD_EMBEDDINGS
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)[0]
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about shapes; the checks after an export are what count
+        torch.onnx.export(
+            Wrapped(),
+            sample,
+            str(path),
+            input_names=names,
+            output_names=["token_embeddings"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "token_embeddings"]},
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def _pool_spans(
